@@ -1,0 +1,3 @@
+from citewire.cli import main
+
+main()

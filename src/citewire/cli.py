@@ -1,0 +1,189 @@
+"""The ``citewire`` command: parse arguments, call ``Engine``, render, map errors to one line."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from citewire import __version__
+from citewire.config import debug_enabled
+from citewire.dates import parse_user_date
+from citewire.engine import Engine
+from citewire.errors import CitewireError
+from citewire.extract import FieldMap
+from citewire.fetch import FetchPolicy
+from citewire.ingest import IngestOptions, Progress
+from citewire.models import SearchFilters
+from citewire.render import hit_to_dict, hits_text, ingest_text, stats_text
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """One line on stderr and exit status 1 for every citewire error; CITEWIRE_DEBUG=1 re-raises."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CitewireError as exc:
+            if debug_enabled():
+                raise
+            click.echo(f"Error: {exc.one_line()}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+home_option = click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    envvar="CITEWIRE_HOME",
+    help="Data directory holding the index [env: CITEWIRE_HOME; default: per-user data dir].",
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="citewire")
+def cli() -> None:
+    """citewire: answers about the news that show their receipts."""
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@home_option
+@click.option("--dry-run", is_flag=True, help="Read, extract and deduplicate, but write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=KEY",
+    help="Map a JSON field, e.g. --field text=story.body --field published=meta.ts.",
+)
+@click.option("--timeout", type=float, default=20.0, show_default=True, help="URL timeout (s).")
+@click.option("--concurrency", type=int, default=4, show_default=True, help="Parallel fetches.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--batch-size", type=int, default=64, hidden=True)
+@handle_errors
+def ingest(
+    sources: tuple[str, ...],
+    home: str | None,
+    dry_run: bool,
+    as_json: bool,
+    fields: tuple[str, ...],
+    timeout: float,
+    concurrency: int,
+    quiet: bool,
+    batch_size: int,
+) -> None:
+    """Add articles from files, folders, globs, URLs, RSS/Atom feeds, or '-' (JSONL on stdin)."""
+    options = IngestOptions(
+        fields=FieldMap.parse(",".join(fields)) if fields else FieldMap(),
+        dry_run=dry_run,
+        batch_size=batch_size,
+        fetch=FetchPolicy(timeout=timeout, concurrency=concurrency),
+    )
+    show_progress = not quiet and not as_json and sys.stderr.isatty()
+    with Engine(home) as engine:
+        if show_progress:
+            report = _ingest_with_progress(engine, sources, options)
+        else:
+            report = engine.ingest(sources, options, stdin=sys.stdin.buffer)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for line in ingest_text(report).splitlines():
+            click.echo(line, err=line.startswith("failed:"))
+    if report.failed:
+        sys.exit(1)
+
+
+def _ingest_with_progress(engine: Engine, sources: tuple[str, ...], options: IngestOptions) -> Any:
+    from rich.progress import Progress as Bar
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Bar(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn(
+            "{task.fields[docs]} docs · {task.fields[added]} new · "
+            "{task.fields[failed]} failed · {task.fields[rate]:.1f} docs/s"
+        ),
+        TimeElapsedColumn(),
+        transient=True,
+        console=None,
+    ) as bar:
+        task = bar.add_task("ingesting", docs=0, added=0, failed=0, rate=0.0)
+
+        def update(p: Progress) -> None:
+            elapsed = bar.tasks[task].elapsed or 1e-9
+            bar.update(
+                task,
+                description=f"ingesting {p.current[-40:]}",
+                docs=p.documents,
+                added=p.added,
+                failed=p.failed,
+                rate=p.documents / elapsed,
+            )
+
+        return engine.ingest(sources, options, stdin=sys.stdin.buffer, progress=update)
+
+
+@cli.command()
+@click.argument("query")
+@home_option
+@click.option("--k", "k", type=int, default=10, show_default=True, help="Number of hits.")
+@click.option("--since", help="Only articles published on or after this date (YYYY[-MM[-DD]]).")
+@click.option("--until", help="Only articles published on or before this date.")
+@click.option("--outlet", "outlets", multiple=True, help="Only stories carried by this outlet.")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "bm25", "dense"]),
+    default="hybrid",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@handle_errors
+def search(
+    query: str,
+    home: str | None,
+    k: int,
+    since: str | None,
+    until: str | None,
+    outlets: tuple[str, ...],
+    mode: str,
+    as_json: bool,
+) -> None:
+    """Find passages by meaning and by words: one hit per story, newest evidence dated."""
+    filters = SearchFilters(
+        since=parse_user_date(since) if since else None,
+        until=parse_user_date(until, end_of_day=True) if until else None,
+        outlets=outlets,
+    )
+    with Engine(home) as engine:
+        hits = engine.search(query, k=k, filters=filters, mode=mode)
+    if as_json:
+        click.echo(json.dumps([hit_to_dict(h) for h in hits], indent=2, ensure_ascii=False))
+    else:
+        click.echo(hits_text(hits))
+
+
+@cli.command()
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def stats(home: str | None, as_json: bool) -> None:
+    """What the index holds: articles, stories, passages, dates, outlets, size."""
+    with Engine(home) as engine:
+        result = engine.stats()
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else stats_text(result))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,161 @@
+"""Frozen dataclasses: the currency passed between pipeline stages.
+
+ingest: ``Document`` (what extraction produced) → ``Article`` + ``Passage`` (what the store keeps)
+search: ``SearchFilters`` in, ``Hit`` out
+reports: ``IngestReport`` with one ``IngestFailure`` per input that could not be used
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article as extracted from an input, before it is stored.
+
+    ``url`` is the canonical URL when the input declared one. ``published_at`` is timezone-aware
+    or None: a missing date is recorded in ``metadata["missing"]``, never invented.
+    """
+
+    text: str
+    source: str  # where it came from: a path, path:line, a URL, "stdin:12"
+    title: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+    date_precision: str | None = None  # "day" when the input gave a date without a time
+    outlet: str | None = None
+    authors: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    text: str
+    content_hash: str
+    source: str
+    title: str | None
+    url: str | None
+    published_at: datetime | None
+    date_precision: str | None
+    outlet: str | None
+    authors: tuple[str, ...]
+    metadata: Mapping[str, Any]
+    group_id: str
+    ingested_at: datetime
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A few consecutive sentences of an article; ``start``/``end`` are character offsets into
+    ``Article.text`` so that ``article.text[start:end] == text`` always holds."""
+
+    id: int
+    article_id: str
+    seq: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """One outlet/URL that carried a (possibly syndicated) story."""
+
+    article_id: str
+    outlet: str | None
+    url: str | None
+    title: str | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    since: datetime | None = None
+    until: datetime | None = None
+    outlets: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.since is not None or self.until is not None or bool(self.outlets)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # offsets into the passage text
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    article: Article
+    score: float  # fused score (higher is better)
+    bm25_rank: int | None  # 1-based rank in the BM25 list, None if absent
+    dense_rank: int | None
+    matched: tuple[Span, ...]  # query-term matches inside the passage text
+    also_carried_by: tuple[Carrier, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestFailure:
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0  # exact copies of something already indexed
+    near_duplicates: int = 0  # joined an existing syndication group
+    passages: int = 0
+    failed: tuple[IngestFailure, ...] = ()
+    dry_run: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "duplicates": self.duplicates,
+            "near_duplicates": self.near_duplicates,
+            "passages": self.passages,
+            "failed": [{"source": f.source, "reason": f.reason} for f in self.failed],
+            "dry_run": self.dry_run,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Stats:
+    articles: int
+    groups: int
+    passages: int
+    earliest: datetime | None
+    latest: datetime | None
+    undated: int
+    outlets: tuple[tuple[str, int], ...]
+    index_bytes: int
+    last_ingest: datetime | None
+    path: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "articles": self.articles,
+            "groups": self.groups,
+            "passages": self.passages,
+            "earliest": self.earliest.isoformat() if self.earliest else None,
+            "latest": self.latest.isoformat() if self.latest else None,
+            "undated": self.undated,
+            "outlets": dict(self.outlets),
+            "index_bytes": self.index_bytes,
+            "last_ingest": self.last_ingest.isoformat() if self.last_ingest else None,
+            "path": self.path,
+        }

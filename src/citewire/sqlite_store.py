@@ -1,0 +1,600 @@
+"""The embedded SQLite backend of the ``Store`` protocol.
+
+One file (``index.db``, WAL mode so a search can run while another process ingests) holds the
+articles, syndication groups, LSH band keys, passages, an FTS5 index for BM25, and every
+embedding (float16). The HNSW file beside it (``citewire.ann``) is a derived cache.
+
+Schema changes are numbered migrations applied in order under ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from citewire.ann import AnnIndex
+from citewire.errors import StoreError
+from citewire.models import Article, Carrier, IngestReport, Passage, SearchFilters, Stats
+from citewire.store import Candidate, NewPassage
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the initial schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE articles (
+        id TEXT PRIMARY KEY,
+        url TEXT,
+        content_hash TEXT NOT NULL,
+        title TEXT,
+        text TEXT NOT NULL,
+        published_at TEXT,            -- ISO 8601 in UTC, so text comparison orders correctly
+        date_precision TEXT,
+        outlet TEXT,
+        authors TEXT NOT NULL,        -- JSON list
+        metadata TEXT NOT NULL,       -- JSON object
+        source TEXT NOT NULL,
+        group_id TEXT NOT NULL,
+        signature BLOB,
+        ingested_at TEXT NOT NULL
+    );
+    CREATE INDEX articles_hash ON articles(content_hash);
+    CREATE INDEX articles_url ON articles(url);
+    CREATE INDEX articles_group ON articles(group_id);
+    CREATE INDEX articles_published ON articles(published_at);
+    CREATE INDEX articles_outlet ON articles(outlet COLLATE NOCASE);
+    CREATE TABLE groups (id TEXT PRIMARY KEY, canonical_id TEXT NOT NULL);
+    CREATE TABLE lsh_bands (
+        band TEXT NOT NULL,
+        article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (band, article_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX lsh_bands_article ON lsh_bands(article_id);
+    CREATE TABLE passages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the vector index keys on it
+        article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX passages_article ON passages(article_id, seq);
+    CREATE TABLE embeddings (
+        passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
+        vector BLOB NOT NULL
+    );
+    CREATE TABLE vector_tombstones (passage_id INTEGER PRIMARY KEY);
+    CREATE TRIGGER passages_deleted AFTER DELETE ON passages BEGIN
+        INSERT OR IGNORE INTO vector_tombstones(passage_id) VALUES (old.id);
+        INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER passages_added AFTER INSERT ON passages BEGIN
+        INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE VIRTUAL TABLE passages_fts USING fts5(
+        text, content='passages', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE ingest_runs (
+        id INTEGER PRIMARY KEY,
+        finished_at TEXT NOT NULL,
+        report TEXT NOT NULL
+    );
+    """,
+)
+
+# Above this many passages a filtered vector search brute-forces the filtered set exactly;
+# below, it asks the HNSW index for more neighbours and filters them.
+EXACT_FILTER_MAX = 20_000
+DEFAULT_ANN_MIN = 20_000
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class SQLiteStore:
+    """``Store`` on one SQLite file. Thread-safe through one connection and a lock; separate
+    processes coordinate through SQLite's own locking (WAL: readers never wait for a writer)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        dim: int = 384,
+        model: str = "",
+        ann_min_passages: int = DEFAULT_ANN_MIN,
+    ) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        self.dim = dim
+        self.model = model
+        self.ann_min_passages = ann_min_passages
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=60000")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open index {self.path}: {exc}") from exc
+        self._check_model()
+        self.ann = AnnIndex(self.path.with_name("vectors.faiss"), dim)
+        self._ann_opened = False
+        # Exact-search cache: embeddings with id > ann.synced_upto, kept in memory.
+        self._exact_ids = np.zeros(0, dtype=np.int64)
+        self._exact_vecs = np.zeros((0, dim), dtype=np.float32)
+
+    # --- setup ---------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"index {self.path} was written by a newer citewire (schema {version})",
+                hint="upgrade citewire",
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits on its own; the version bump is in the same script so a
+            # crash mid-migration re-runs the whole step (every step is one transaction).
+            self.conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+    def _check_model(self) -> None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+        if row is None:
+            if self.model:
+                self.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('embedding_model', ?)", (self.model,)
+                )
+        elif self.model and row[0] != self.model:
+            raise StoreError(
+                f"index {self.path} was built with embedding model {row[0]}, not {self.model}",
+                hint="use the same model, or a new --home for the new model",
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    @contextmanager
+    def transaction(self, rollback: bool = False) -> Iterator[None]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("ROLLBACK" if rollback else "COMMIT")
+
+    # --- articles ----------------------------------------------------------------------------
+    _ARTICLE_COLUMNS = (
+        "id, text, content_hash, source, title, url, published_at, date_precision, outlet, "
+        "authors, metadata, group_id, ingested_at"
+    )
+
+    @staticmethod
+    def _article(row: Sequence[Any]) -> Article:
+        return Article(
+            id=row[0],
+            text=row[1],
+            content_hash=row[2],
+            source=row[3],
+            title=row[4],
+            url=row[5],
+            published_at=_dt(row[6]),
+            date_precision=row[7],
+            outlet=row[8],
+            authors=tuple(json.loads(row[9])),
+            metadata=json.loads(row[10]),
+            group_id=row[11],
+            ingested_at=datetime.fromisoformat(row[12]),
+        )
+
+    def _one_article(self, where: str, value: str) -> Article | None:
+        with self._lock:
+            row = self.conn.execute(
+                f"SELECT {self._ARTICLE_COLUMNS} FROM articles WHERE {where} = ? LIMIT 1", (value,)
+            ).fetchone()
+        return self._article(row) if row else None
+
+    def get_article(self, article_id: str) -> Article | None:
+        return self._one_article("id", article_id)
+
+    def find_by_hash(self, content_hash: str) -> Article | None:
+        return self._one_article("content_hash", content_hash)
+
+    def lsh_candidates(self, bands: Sequence[str]) -> list[Candidate]:
+        if not bands:
+            return []
+        marks = ",".join("?" * len(bands))
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT DISTINCT a.id, a.group_id, a.signature FROM lsh_bands b "
+                f"JOIN articles a ON a.id = b.article_id WHERE b.band IN ({marks})",
+                list(bands),
+            ).fetchall()
+        return [Candidate(r[0], r[1], r[2]) for r in rows if r[2] is not None]
+
+    def put_article(self, article: Article, signature: bytes, bands: Sequence[str]) -> None:
+        with self._lock:
+            # Replacing drops the old passages (their triggers tombstone the vectors and clean
+            # FTS) and the old band keys.
+            self.conn.execute("DELETE FROM passages WHERE article_id = ?", (article.id,))
+            self.conn.execute("DELETE FROM lsh_bands WHERE article_id = ?", (article.id,))
+            self.conn.execute(
+                f"INSERT OR REPLACE INTO articles ({self._ARTICLE_COLUMNS}, signature) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    article.id,
+                    article.text,
+                    article.content_hash,
+                    article.source,
+                    article.title,
+                    article.url,
+                    _iso(article.published_at),
+                    article.date_precision,
+                    article.outlet,
+                    json.dumps(list(article.authors)),
+                    json.dumps(dict(article.metadata), default=str),
+                    article.group_id,
+                    _iso(article.ingested_at),
+                    signature,
+                ),
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO lsh_bands(band, article_id) VALUES (?, ?)",
+                [(band, article.id) for band in bands],
+            )
+
+    def ensure_group(self, group_id: str, canonical_id: str) -> None:
+        with self._lock:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO groups(id, canonical_id) VALUES (?, ?)",
+                (group_id, canonical_id),
+            )
+
+    def add_passages(
+        self,
+        article_id: str,
+        passages: Sequence[NewPassage],
+        embeddings: npt.NDArray[np.float32] | None,
+    ) -> int:
+        with self._lock:
+            for i, passage in enumerate(passages):
+                cursor = self.conn.execute(
+                    "INSERT INTO passages(article_id, seq, start, end, text) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (article_id, passage.seq, passage.start, passage.end, passage.text),
+                )
+                if embeddings is not None:
+                    self.conn.execute(
+                        "INSERT INTO embeddings(passage_id, vector) VALUES (?, ?)",
+                        (cursor.lastrowid, embeddings[i].astype(np.float16).tobytes()),
+                    )
+        return len(passages)
+
+    def articles(self, ids: Sequence[str]) -> Mapping[str, Article]:
+        out: dict[str, Article] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self.conn.execute(
+                    f"SELECT {self._ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk
+                ).fetchall()
+            out.update((row[0], self._article(row)) for row in rows)
+        return out
+
+    def passages(self, ids: Sequence[int]) -> Mapping[int, Passage]:
+        out: dict[int, Passage] = {}
+        for chunk in _chunks([int(i) for i in dict.fromkeys(ids)]):
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self.conn.execute(
+                    "SELECT id, article_id, seq, start, end, text FROM passages "
+                    f"WHERE id IN ({marks})",
+                    chunk,
+                ).fetchall()
+            out.update((row[0], Passage(*row)) for row in rows)
+        return out
+
+    def article_passages(self, article_id: str) -> list[Passage]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, article_id, seq, start, end, text FROM passages "
+                "WHERE article_id = ? ORDER BY seq",
+                (article_id,),
+            ).fetchall()
+        return [Passage(*row) for row in rows]
+
+    def carriers(self, group_ids: Sequence[str]) -> Mapping[str, list[Carrier]]:
+        out: dict[str, list[Carrier]] = {}
+        for chunk in _chunks(list(dict.fromkeys(group_ids))):
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self.conn.execute(
+                    "SELECT group_id, id, outlet, url, title, published_at FROM articles "
+                    f"WHERE group_id IN ({marks}) ORDER BY published_at, rowid",
+                    chunk,
+                ).fetchall()
+            for row in rows:
+                out.setdefault(row[0], []).append(
+                    Carrier(row[1], row[2], row[3], row[4], _dt(row[5]))
+                )
+        return out
+
+    def iter_articles(self) -> Iterator[Article]:
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT {self._ARTICLE_COLUMNS} FROM articles ORDER BY rowid"
+            ).fetchall()
+        for row in rows:
+            yield self._article(row)
+
+    # --- retrieval ---------------------------------------------------------------------------
+    @staticmethod
+    def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if filters.since is not None:
+            clauses.append("a.published_at >= ?")
+            params.append(_iso(filters.since))
+        if filters.until is not None:
+            clauses.append("a.published_at <= ?")
+            params.append(_iso(filters.until))
+        if filters.outlets:
+            # A syndicated story matches an outlet filter if any outlet in its group carried it.
+            marks = ",".join("?" * len(filters.outlets))
+            clauses.append(
+                f"a.group_id IN (SELECT group_id FROM articles WHERE lower(outlet) IN ({marks}))"
+            )
+            params.extend(o.lower() for o in filters.outlets)
+        return (" AND " + " AND ".join(clauses) if clauses else ""), params
+
+    def keyword_search(
+        self, terms: Sequence[str], k: int, filters: SearchFilters
+    ) -> list[tuple[int, float]]:
+        if not terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        where, params = self._filter_sql(filters)
+        join = " JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id"
+        sql = (
+            "SELECT f.rowid, bm25(passages_fts) AS score FROM passages_fts f"
+            + (join if where else "")
+            + " WHERE passages_fts MATCH ?"
+            + where
+            + " ORDER BY score LIMIT ?"
+        )
+        with self._lock:
+            try:
+                rows = self.conn.execute(sql, [match, *params, k]).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"keyword search failed: {exc}") from exc
+        # FTS5's bm25() is lower-is-better (negative); flip it so callers see higher-is-better.
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def _open_ann(self) -> None:
+        if not self._ann_opened:
+            self.ann.open(writable=False)
+            self._ann_opened = True
+
+    def _refresh_exact(self) -> None:
+        """Keep the in-memory matrix equal to the embeddings the HNSW file does not hold."""
+        floor = self.ann.synced_upto
+        with self._lock:
+            top, count = self.conn.execute(
+                "SELECT coalesce(max(passage_id), 0), count(*) FROM embeddings "
+                "WHERE passage_id > ?",
+                (floor,),
+            ).fetchone()
+        have_top = int(self._exact_ids[-1]) if len(self._exact_ids) else floor
+        if count == len(self._exact_ids) and top == have_top:
+            return
+        if top > have_top and count - len(self._exact_ids) == self._count_above(have_top):
+            ids, vecs = self._load_embeddings("passage_id > ?", [have_top])
+            self._exact_ids = np.concatenate([self._exact_ids, ids])
+            self._exact_vecs = np.concatenate([self._exact_vecs, vecs])
+        else:  # rows were deleted as well: reload the whole delta
+            self._exact_ids, self._exact_vecs = self._load_embeddings("passage_id > ?", [floor])
+
+    def _count_above(self, floor: int) -> int:
+        with self._lock:
+            return int(
+                self.conn.execute(
+                    "SELECT count(*) FROM embeddings WHERE passage_id > ?", (floor,)
+                ).fetchone()[0]
+            )
+
+    def _load_embeddings(
+        self, where: str, params: list[Any]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT passage_id, vector FROM embeddings WHERE {where} ORDER BY passage_id",
+                params,
+            ).fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        blob = b"".join(r[1] for r in rows)
+        vecs = np.frombuffer(blob, dtype=np.float16).reshape(len(rows), self.dim)
+        return ids, vecs.astype(np.float32)
+
+    def _filtered_ids(self, filters: SearchFilters) -> npt.NDArray[np.int64]:
+        where, params = self._filter_sql(filters)
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE 1=1"
+                + where
+                + " ORDER BY p.id",
+                params,
+            ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def vector_search(
+        self, vector: npt.NDArray[np.float32], k: int, filters: SearchFilters
+    ) -> list[tuple[int, float]]:
+        self._open_ann()
+        self._refresh_exact()
+        allowed: npt.NDArray[np.int64] | None = None
+        if filters.active:
+            allowed = self._filtered_ids(filters)
+            if len(allowed) <= EXACT_FILTER_MAX:
+                # Few candidates: exact search over just those is both faster and complete.
+                marks = ",".join("?" * len(allowed)) if len(allowed) else "NULL"
+                ids, vecs = (
+                    self._load_embeddings(f"passage_id IN ({marks})", [int(i) for i in allowed])
+                    if len(allowed)
+                    else (np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), np.float32))
+                )
+                return _top(ids, vecs @ vector, k)
+        scores: dict[int, float] = {}
+        exact_ids, exact_sims = self._exact_ids, self._exact_vecs @ vector
+        if allowed is not None:
+            mask = np.isin(exact_ids, allowed)
+            exact_ids, exact_sims = exact_ids[mask], exact_sims[mask]
+        scores.update(_top(exact_ids, exact_sims, k))
+        if len(self.ann):
+            # Oversample when filtering: most neighbours may fall outside the filter.
+            want = k if allowed is None else k * 20
+            keys, sims = self.ann.search(vector, want)
+            if allowed is not None:
+                mask = np.isin(keys, allowed)
+                keys, sims = keys[mask], sims[mask]
+            for key, sim in zip(keys.tolist(), sims.tolist(), strict=True):
+                scores.setdefault(int(key), float(sim))
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        if len(self.ann) and ranked:
+            # The HNSW file may still hold passages deleted since the last sync.
+            alive = self._alive([pid for pid, _ in ranked])
+            ranked = [(pid, s) for pid, s in ranked if pid in alive]
+        return ranked[:k]
+
+    def _alive(self, ids: Sequence[int]) -> set[int]:
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self.conn.execute(f"SELECT id FROM passages WHERE id IN ({marks})", list(ids))
+            return {int(r[0]) for r in rows}
+
+    def sync_vectors(self) -> None:
+        """Fold new embeddings into the HNSW file and drop deleted ones, once the index is big
+        enough for HNSW to pay off. Safe to interrupt: the database is untouched."""
+        with self._lock:
+            total = int(self.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0])
+            tombstones = [
+                int(r[0]) for r in self.conn.execute("SELECT passage_id FROM vector_tombstones")
+            ]
+        ann = AnnIndex(self.ann.path, self.dim)
+        ann.open(writable=True)
+        if total < self.ann_min_passages and not len(ann):
+            self._clear_tombstones(tombstones)
+            return
+        ann.mark_removed(sum(1 for t in tombstones if t <= ann.synced_upto))
+        if ann.stale:
+            ann.reset()  # rebuild from the database rather than drag dead entries along
+        floor = ann.synced_upto
+        while True:  # in slices, so a million vectors never sit in memory twice
+            with self._lock:
+                rows = self.conn.execute(
+                    "SELECT passage_id, vector FROM embeddings WHERE passage_id > ? "
+                    "ORDER BY passage_id LIMIT 50000",
+                    (floor,),
+                ).fetchall()
+            if not rows:
+                break
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16)
+            ann.add(ids, vecs.reshape(len(rows), self.dim).astype(np.float32))
+            floor = int(ids[-1])
+        ann.save(floor, self.model)
+        self._clear_tombstones(tombstones)
+        # Searches in this process now use the new file.
+        self.ann, self._ann_opened = AnnIndex(self.ann.path, self.dim), False
+        self._exact_ids = np.zeros(0, dtype=np.int64)
+        self._exact_vecs = np.zeros((0, self.dim), dtype=np.float32)
+
+    def _clear_tombstones(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        with self._lock:
+            for chunk in _chunks(list(ids)):
+                marks = ",".join("?" * len(chunk))
+                self.conn.execute(
+                    f"DELETE FROM vector_tombstones WHERE passage_id IN ({marks})", chunk
+                )
+
+    # --- bookkeeping ---------------------------------------------------------------------------
+    def record_ingest(self, report: IngestReport) -> None:
+        with self._lock:
+            self.conn.execute(
+                "INSERT INTO ingest_runs(finished_at, report) VALUES (?, ?)",
+                (_iso(datetime.now(UTC)), json.dumps(report.to_dict())),
+            )
+
+    def stats(self) -> Stats:
+        with self._lock:
+            c = self.conn
+            articles = c.execute("SELECT count(*) FROM articles").fetchone()[0]
+            groups = c.execute("SELECT count(DISTINCT group_id) FROM articles").fetchone()[0]
+            passages = c.execute("SELECT count(*) FROM passages").fetchone()[0]
+            earliest, latest = c.execute(
+                "SELECT min(published_at), max(published_at) FROM articles"
+            ).fetchone()
+            undated = c.execute(
+                "SELECT count(*) FROM articles WHERE published_at IS NULL"
+            ).fetchone()[0]
+            outlets = c.execute(
+                "SELECT coalesce(outlet, '(unknown)'), count(*) FROM articles "
+                "GROUP BY 1 ORDER BY 2 DESC, 1"
+            ).fetchall()
+            last = c.execute("SELECT max(finished_at) FROM ingest_runs").fetchone()[0]
+        size = (
+            sum(
+                p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file()
+            )
+            + self.ann.size_bytes()
+        )
+        return Stats(
+            articles=articles,
+            groups=groups,
+            passages=passages,
+            earliest=_dt(earliest),
+            latest=_dt(latest),
+            undated=undated,
+            outlets=tuple((str(o), int(n)) for o, n in outlets),
+            index_bytes=size,
+            last_ingest=_dt(last),
+            path=str(self.path),
+        )
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    # SQLite caps bound parameters per statement; 500 stays far below every build's limit.
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _top(
+    ids: npt.NDArray[np.int64], sims: npt.NDArray[np.float32], k: int
+) -> list[tuple[int, float]]:
+    if len(ids) == 0:
+        return []
+    part = np.argpartition(-sims, k)[:k] if len(ids) > k else np.arange(len(ids))
+    order = part[np.argsort(-sims[part])]
+    return [(int(ids[i]), float(sims[i])) for i in order]
