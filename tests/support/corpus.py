@@ -100,3 +100,28 @@ def write_jsonl(path: Path, records: list[dict[str, Any]] | None = None) -> Path
         encoding="utf-8",
     )
     return path
+
+
+def html_page(record: dict[str, Any], *, dated: bool = True, canonical: bool = True) -> str:
+    """A news page as sites serve it: navigation, share buttons and a footer around the story."""
+    paragraphs = "\n".join(f"<p>{p}</p>" for p in str(record["text"]).split("\n\n"))
+    head = [f"<title>{record['title']} | {record['outlet']}</title>"]
+    head.append(f'<meta property="og:site_name" content="{record["outlet"]}">')
+    if dated:
+        head.append(f'<meta property="article:published_time" content="{record["published"]}">')
+    if canonical:
+        head.append(f'<link rel="canonical" href="{record["url"]}">')
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">{"".join(head)}</head>
+<body>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a> <a href="/login">Sign in</a></nav>
+<div class="share">Share on social media</div>
+<article>
+<h1>{record["title"]}</h1>
+<div class="byline">By Staff Reporter</div>
+{paragraphs}
+</article>
+<aside><h3>Most read</h3><ul><li><a href="/a">Celebrity chef opens new restaurant</a></li>
+<li><a href="/b">Ten tips for a better night's sleep</a></li></ul></aside>
+<footer>Copyright 2026. All rights reserved. <a href="/privacy">Privacy policy</a></footer>
+</body></html>"""
