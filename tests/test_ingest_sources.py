@@ -104,3 +104,22 @@ def test_feed_entries_fetched_with_fallback(engine: Engine, http_server: LocalHT
     # Re-running the feed changes nothing.
     again = engine.ingest([feed], FAST)
     assert (again.added, again.unchanged) == (0, 2)
+
+
+def test_size_limit_blank_and_encodings(engine: Engine, tmp_path: Path) -> None:
+    big = tmp_path / "big.html"
+    big.write_text(html_page(articles()[0]) + "<!--" + "x" * 50_000 + "-->")
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n   \n")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(
+        "Señor Müller’s café\n\nThe minister said the café in Zürich would reopen after the "
+        "inspection, according to a statement issued on Monday.".encode("cp1252")
+    )
+    options = IngestOptions(max_file_bytes=20_000)
+    report = engine.ingest([str(big), str(blank), str(latin)], options)
+    reasons = {Path(f.source).name: f.reason for f in report.failed}
+    assert set(reasons) == {"big.html", "blank.jsonl"}
+    assert "limit" in reasons["big.html"] and "no records" in reasons["blank.jsonl"]
+    (stored,) = list(engine.store.iter_articles())
+    assert "Zürich" in stored.text and stored.title == "Señor Müller’s café"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from citewire import __version__
+from citewire.codec import answer_to_dict
 from citewire.config import debug_enabled
 from citewire.dates import parse_user_date
 from citewire.engine import Engine
@@ -18,8 +20,16 @@ from citewire.errors import CitewireError
 from citewire.extract import FieldMap
 from citewire.fetch import FetchPolicy
 from citewire.ingest import IngestOptions, Progress
-from citewire.models import SearchFilters
-from citewire.render import hit_to_dict, hits_text, ingest_text, stats_text
+from citewire.models import Answer, SearchFilters
+from citewire.render import (
+    answer_html,
+    answer_markdown,
+    answer_text,
+    hit_to_dict,
+    hits_text,
+    ingest_text,
+    stats_text,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -183,6 +193,110 @@ def stats(home: str | None, as_json: bool) -> None:
     with Engine(home) as engine:
         result = engine.stats()
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else stats_text(result))
+
+
+FORMATS = click.Choice(["text", "markdown", "json", "html"])
+
+
+def _print_answer(answer: Answer, fmt: str, explain: bool) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(answer_to_dict(answer), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(answer_markdown(answer, explain=explain), nl=False)
+    elif fmt == "html":
+        click.echo(answer_html(answer), nl=False)
+    else:
+        click.echo(answer_text(answer, explain=explain), nl=False)
+
+
+@cli.command()
+@click.argument("question")
+@home_option
+@click.option("--as-of", "as_of", help="Use only evidence published by this date (default: now).")
+@click.option(
+    "--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format."
+)
+@click.option("--explain", is_flag=True, help="Show the candidates considered and why.")
+@click.option(
+    "--writer",
+    type=click.Choice(["extractive", "openai"]),
+    default="extractive",
+    show_default=True,
+    help="extractive (no model) or openai (any OpenAI-compatible server).",
+)
+@click.option("--llm-url", envvar="CITEWIRE_LLM_BASE_URL", help="Base URL of the LLM server.")
+@click.option("--llm-model", envvar="CITEWIRE_LLM_MODEL", help="Model name on the LLM server.")
+@click.option("--k", "k", type=int, default=12, show_default=True, help="Passages of evidence.")
+@handle_errors
+def ask(
+    question: str,
+    home: str | None,
+    as_of: str | None,
+    fmt: str,
+    explain: bool,
+    writer: str,
+    llm_url: str | None,
+    llm_model: str | None,
+    k: int,
+) -> None:
+    """Answer a question from the index: every sentence cited and checked."""
+    when = parse_user_date(as_of, end_of_day=True) if as_of else None
+    with Engine(home) as engine, contextlib.ExitStack() as stack:
+        chosen = None
+        if writer == "openai":
+            from citewire.llm import LLMConfig, OpenAIWriter
+
+            config = LLMConfig.from_env(base_url=llm_url, model=llm_model)
+            chosen = stack.enter_context(OpenAIWriter(config))
+        answer = engine.ask(question, as_of=when, writer=chosen, k=k)
+    _print_answer(answer, fmt, explain)
+
+
+@cli.command()
+@home_option
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def answers(home: str | None, limit: int, as_json: bool) -> None:
+    """List stored answers, newest first."""
+    with Engine(home) as engine:
+        rows = engine.answers(limit)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "question": r.question,
+                        "status": r.status,
+                        "as_of": r.as_of.isoformat(),
+                        "created_at": r.created_at.isoformat(),
+                        "writer": r.writer,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    for r in rows:
+        click.echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {r.status:22s} {r.question}")
+
+
+@cli.command()
+@click.argument("answer_id")
+@home_option
+@click.option(
+    "--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format."
+)
+@click.option("--explain", is_flag=True, help="Show the candidates considered and why.")
+@handle_errors
+def show(answer_id: str, home: str | None, fmt: str, explain: bool) -> None:
+    """Print a stored answer by its id."""
+    with Engine(home) as engine:
+        answer = engine.answer(answer_id)
+    _print_answer(answer, fmt, explain)
 
 
 def main() -> None:

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from citewire.answer import EVIDENCE_K, Asker
 from citewire.config import resolve_home
 from citewire.embed import Embedder, default_embedder
+from citewire.errors import QueryError
+from citewire.extractive import ExtractiveWriter
 from citewire.ingest import IngestOptions, Ingestor, ProgressCallback
-from citewire.models import Hit, IngestReport, SearchFilters, Stats
+from citewire.models import Answer, AnswerSummary, Hit, IngestReport, SearchFilters, Stats
 from citewire.retrieve import Retriever
 from citewire.sqlite_store import DEFAULT_ANN_MIN, SQLiteStore
 from citewire.store import Store
+from citewire.write import Writer
 
 INDEX_FILE = "index.db"
 
@@ -71,3 +76,26 @@ class Engine:
 
     def stats(self) -> Stats:
         return self.store.stats()
+
+    def ask(
+        self,
+        question: str,
+        as_of: datetime | None = None,
+        writer: Writer | None = None,
+        k: int = EVIDENCE_K,
+    ) -> Answer:
+        """A cited, checked answer from the index, stored with an id (see ``answers``)."""
+        fallback = ExtractiveWriter(self.embedder)
+        asker = Asker(self.store, self.retriever, writer or fallback, fallback)
+        return asker.ask(question, as_of=as_of, k=k)
+
+    def answer(self, answer_id: str) -> Answer:
+        found = self.store.get_answer(answer_id)
+        if found is None:
+            raise QueryError(
+                f"no answer with id {answer_id!r}", hint="`citewire answers` lists stored answers"
+            )
+        return found
+
+    def answers(self, limit: int = 50) -> list[AnswerSummary]:
+        return self.store.list_answers(limit)

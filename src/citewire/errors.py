@@ -11,7 +11,8 @@ the traceback instead.
     ├── SourceError          one input cannot be read or understood (per-item; ingest carries on)
     │   ├── FetchError       a URL could not be fetched (dead, slow, too big, wrong type)
     │   └── ExtractError     the bytes were fetched/read but hold no usable article
-    └── QueryError           a search/question that cannot be run as given (empty, too long)
+    ├── QueryError           a search/question that cannot be run as given (empty, too long)
+    └── LLMError             an LLM backend is down, slow, or answers garbage (ask falls back)
 """
 
 from __future__ import annotations
@@ -64,3 +65,7 @@ class ExtractError(SourceError):
 
 class QueryError(CitewireError):
     pass
+
+
+class LLMError(CitewireError):
+    hint = "check the LLM server (base URL, model name, key), or use the default extractive writer"

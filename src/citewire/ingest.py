@@ -74,6 +74,7 @@ class IngestOptions:
     fields: FieldMap = field(default_factory=FieldMap)
     dry_run: bool = False
     batch_size: int = 64
+    max_file_bytes: int = MAX_FILE_BYTES
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
 
 
@@ -270,9 +271,10 @@ class Ingestor:
         if size == 0:
             yield ExtractError("empty file")
             return
-        if size > MAX_FILE_BYTES:
+        limit = self.options.max_file_bytes
+        if size > limit:
             yield ExtractError(
-                f"file is {size / 2**20:.0f} MiB (limit {MAX_FILE_BYTES // 2**20} MiB)",
+                f"file is {size / 2**20:.1f} MiB (limit {limit / 2**20:.1f} MiB)",
                 hint="split it, or export it as JSONL (streamed, no size limit)",
             )
             return
@@ -282,9 +284,16 @@ class Ingestor:
 
     def _jsonl_stream(self, handle: IO[bytes], name: str) -> Iterator[Document | SourceError]:
         """JSONL is read line by line so a multi-GB export never sits in memory at once."""
+        produced = False
+        for item in self._jsonl_chunks(handle, name):
+            produced = True
+            yield item
+        if not produced:
+            yield ExtractError(f"{name}: no records (the input is empty or blank)")
+
+    def _jsonl_chunks(self, handle: IO[bytes], name: str) -> Iterator[Document | SourceError]:
         chunk: list[bytes] = []
         first_line = 1
-        lineno = 0
         for lineno, line in enumerate(handle, start=1):
             if len(line) > MAX_LINE_BYTES:
                 yield ExtractError(f"{name}:{lineno}: line longer than {MAX_LINE_BYTES} bytes")
@@ -296,13 +305,13 @@ class Ingestor:
                 first_line, chunk = lineno + 1, []
         if chunk:
             yield from self._jsonl_chunk(chunk, name, first_line)
-        if lineno == 0:
-            yield ExtractError(f"{name}: empty input")
 
     def _jsonl_chunk(
         self, lines: list[bytes], name: str, first_line: int
     ) -> Iterator[Document | SourceError]:
         data = b"".join(lines)
+        if not data.strip():
+            return  # a run of blank lines inside a larger file is not an error
         yield from extract(
             data,
             name,

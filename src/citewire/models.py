@@ -159,3 +159,116 @@ class Stats:
             "last_ingest": self.last_ingest.isoformat() if self.last_ingest else None,
             "path": self.path,
         }
+
+
+# --- answers -------------------------------------------------------------------------------------
+class AnswerStatus:
+    """An answer's status. "Not enough evidence" is a status, never a magic phrase in the text."""
+
+    ANSWERED = "answered"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+    PREMISE_CONTRADICTED = "premise_contradicted"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A pointer at the exact span of a stored article that supports a sentence.
+
+    ``quote == article.text[start:end]`` when the citation was made; ``quote_hash`` (sha256 of the
+    quote) lets any later reader re-read the span by its offsets and prove it is unchanged.
+    ``ref`` is the number of the reference it belongs to (``[ref]`` in the text), 0 until
+    references are numbered.
+    """
+
+    article_id: str
+    start: int
+    end: int
+    quote: str
+    quote_hash: str
+    passage_id: int | None = None
+    ref: int = 0
+
+
+@dataclass(frozen=True)
+class Check:
+    """The result of checking one sentence against what it cites.
+
+    ``layer`` names what decided: "extractive" (the sentence is the cited text), "deterministic"
+    (numbers, names, dates, quotes, negation), "embedding" or a judge's name.
+    """
+
+    passed: bool
+    score: float  # support in [0, 1]
+    layer: str
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an answer. ``kind`` is "claim" (must cite and pass its check) or
+    "connective" (citewire's own framing words, which never carry a fact and cite nothing)."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+    kind: str = "claim"
+    check: Check | None = None
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    sentences: tuple[Sentence, ...]
+    role: str = "support"  # "lead" | "support" | "disagreement" | "timeline"
+
+
+@dataclass(frozen=True)
+class Reference:
+    number: int
+    article_id: str
+    title: str | None
+    outlet: str | None
+    published_at: datetime | None
+    date_precision: str | None
+    url: str | None
+    also_carried_by: tuple[Carrier, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Why a candidate sentence was kept or dropped (for ``--explain``)."""
+
+    article_id: str
+    text: str
+    score: float
+    kept: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    as_of: datetime
+    status: str
+    paragraphs: tuple[Paragraph, ...]
+    references: tuple[Reference, ...]
+    notes: tuple[str, ...] = ()
+    writer: str = "extractive"
+    id: str | None = None
+    created_at: datetime | None = None
+    related: tuple[Reference, ...] = ()  # nearest sources when the status is insufficient_evidence
+    sentences_checked: int = 0
+    sentences_passed: int = 0
+    explain: tuple[Decision, ...] = ()
+
+    @property
+    def sentences(self) -> tuple[Sentence, ...]:
+        return tuple(s for p in self.paragraphs for s in p.sentences)
+
+
+@dataclass(frozen=True)
+class AnswerSummary:
+    id: str
+    question: str
+    status: str
+    as_of: datetime
+    created_at: datetime
+    writer: str

@@ -6,7 +6,16 @@ import textwrap
 from datetime import datetime
 from typing import Any
 
-from citewire.models import Article, Hit, IngestReport, Stats
+from citewire.models import (
+    Answer,
+    AnswerStatus,
+    Article,
+    Hit,
+    IngestReport,
+    Reference,
+    Sentence,
+    Stats,
+)
 
 
 def date_label(value: datetime | None, precision: str | None = None) -> str:
@@ -127,3 +136,131 @@ def stats_text(stats: Stats) -> str:
             f"last ingest: {stats.last_ingest.isoformat() if stats.last_ingest else 'never'}",
         ]
     )
+
+
+# --- answers -------------------------------------------------------------------------------------
+def _markers(sentence: Sentence) -> str:
+    refs = list(dict.fromkeys(c.ref for c in sentence.citations))
+    return "".join(f"[{r}]" for r in refs)
+
+
+def sentence_text(sentence: Sentence) -> str:
+    marks = _markers(sentence)
+    return f"{sentence.text} {marks}" if marks else sentence.text
+
+
+def answer_status_line(answer: Answer) -> str:
+    parts = [f"As of {date_label(answer.as_of, 'day')}"]
+    if answer.status == AnswerStatus.ANSWERED:
+        parts.append(
+            f"{answer.sentences_passed} of {answer.sentences_checked} sentences passed their "
+            "citation checks"
+        )
+    else:
+        parts.append(answer.status.replace("_", " "))
+    parts.append(f"writer: {answer.writer}")
+    if answer.id:
+        parts.append(f"id: {answer.id}")
+    return " · ".join(parts)
+
+
+def reference_line(ref: Reference) -> str:
+    bits = [f"[{ref.number}]", f"{ref.title or '(untitled)'}."]
+    bits.append(
+        f"{ref.outlet or 'Unknown outlet'}, {date_label(ref.published_at, ref.date_precision)}."
+    )
+    if ref.url:
+        bits.append(ref.url)
+    line = " ".join(bits)
+    if ref.also_carried_by:
+        names = ", ".join(sorted({c.outlet or c.url or c.article_id for c in ref.also_carried_by}))
+        line += f" (also carried by: {names})"
+    return line
+
+
+def _insufficient_lines(answer: Answer) -> list[str]:
+    lines = [
+        "The indexed sources do not answer this question"
+        f" (searched articles published up to {date_label(answer.as_of, 'day')})."
+    ]
+    if answer.related:
+        lines += ["", "Nearest related sources:"]
+        lines += [f"- {reference_line(r)[len(f'[{r.number}] ') :]}" for r in answer.related]
+    return lines
+
+
+def answer_text(answer: Answer, width: int = 100, explain: bool = False) -> str:
+    lines = [answer.question, answer_status_line(answer), ""]
+    if answer.status == AnswerStatus.INSUFFICIENT_EVIDENCE:
+        lines += _insufficient_lines(answer)
+    for paragraph in answer.paragraphs:
+        body = " ".join(sentence_text(s) for s in paragraph.sentences)
+        lines += [textwrap.fill(body, width=width), ""]
+    if answer.notes:
+        lines += ["Notes:"] + [f"- {n}" for n in answer.notes] + [""]
+    if answer.references:
+        lines.append("References")
+        lines += [reference_line(r) for r in answer.references]
+    if explain:
+        lines += ["", "Candidates considered (score, kept?, why):"]
+        for d in answer.explain:
+            mark = "KEPT" if d.kept else "drop"
+            snippet = d.text if len(d.text) < 110 else d.text[:107] + "..."
+            lines.append(f"  {d.score:6.3f} {mark} {d.reason}: {snippet}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def answer_markdown(answer: Answer, explain: bool = False) -> str:
+    lines = [f"## {answer.question}", "", f"*{answer_status_line(answer)}*", ""]
+    if answer.status == AnswerStatus.INSUFFICIENT_EVIDENCE:
+        lines += [*_insufficient_lines(answer), ""]
+    for paragraph in answer.paragraphs:
+        if paragraph.role == "disagreement":
+            lines.append(
+                "> **Sources disagree.** " + " ".join(sentence_text(s) for s in paragraph.sentences)
+            )
+        else:
+            lines.append(" ".join(sentence_text(s) for s in paragraph.sentences))
+        lines.append("")
+    if answer.notes:
+        lines += [f"- *{n}*" for n in answer.notes] + [""]
+    if answer.references:
+        lines += ["### References", ""]
+        for ref in answer.references:
+            title = ref.title or "(untitled)"
+            linked = f"[{title}]({ref.url})" if ref.url else title
+            when = date_label(ref.published_at, ref.date_precision)
+            line = f"{ref.number}. {linked}, {ref.outlet or 'unknown outlet'}, {when}"
+            if ref.also_carried_by:
+                line += (
+                    " (also carried by "
+                    + ", ".join(sorted({c.outlet or c.url or "?" for c in ref.also_carried_by}))
+                    + ")"
+                )
+            lines.append(line)
+    if explain and answer.explain:
+        lines += ["", "### Candidates considered", ""]
+        lines += [
+            f"- `{d.score:.3f}` {'kept' if d.kept else 'dropped'} ({d.reason}): {d.text}"
+            for d in answer.explain
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def safe_url(url: str | None) -> str:
+    """Only http(s) links are rendered as links: a stored ``javascript:`` URL must not run."""
+    return url if url and url.lower().startswith(("http://", "https://")) else "#"
+
+
+def answer_html(answer: Answer) -> str:
+    """A standalone page: no external assets, every [n] shows its quoted passage on click/hover
+    (a <details> element, so it works without JavaScript)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("citewire", "resources"), autoescape=select_autoescape(["html"])
+    )
+    env.globals.update(date_label=date_label, AnswerStatus=AnswerStatus)
+    env.filters["safe_url"] = safe_url
+    refs = {r.number: r for r in answer.references}
+    return env.get_template("answer.html").render(answer=answer, refs=refs)

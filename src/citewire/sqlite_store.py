@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,19 @@ import numpy as np
 import numpy.typing as npt
 
 from citewire.ann import AnnIndex
+from citewire.codec import answer_from_dict, answer_to_dict
 from citewire.errors import StoreError
-from citewire.models import Article, Carrier, IngestReport, Passage, SearchFilters, Stats
-from citewire.store import Candidate, NewPassage
+from citewire.models import (
+    Answer,
+    AnswerSummary,
+    Article,
+    Carrier,
+    IngestReport,
+    Passage,
+    SearchFilters,
+    Stats,
+)
+from citewire.store import Candidate, NewPassage, new_answer_id
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the initial schema
@@ -88,6 +99,19 @@ MIGRATIONS: tuple[str, ...] = (
         finished_at TEXT NOT NULL,
         report TEXT NOT NULL
     );
+    """,
+    # 2: answers, stored whole as JSON with the fields lists and permalinks need as columns
+    """
+    CREATE TABLE answers (
+        id TEXT PRIMARY KEY,
+        question TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        status TEXT NOT NULL,
+        writer TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX answers_created ON answers(created_at);
     """,
 )
 
@@ -538,6 +562,51 @@ class SQLiteStore:
                 self.conn.execute(
                     f"DELETE FROM vector_tombstones WHERE passage_id IN ({marks})", chunk
                 )
+
+    # --- answers -------------------------------------------------------------------------------
+    def save_answer(self, answer: Answer) -> Answer:
+        stored = replace(
+            answer,
+            id=answer.id or new_answer_id(),
+            created_at=answer.created_at or datetime.now(UTC),
+        )
+        with self._lock:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO answers"
+                "(id, question, as_of, status, writer, created_at, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stored.id,
+                    stored.question,
+                    _iso(stored.as_of),
+                    stored.status,
+                    stored.writer,
+                    _iso(stored.created_at),
+                    json.dumps(answer_to_dict(stored), ensure_ascii=False),
+                ),
+            )
+        return stored
+
+    def get_answer(self, answer_id: str) -> Answer | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT body FROM answers WHERE id = ?", (answer_id,)
+            ).fetchone()
+        return answer_from_dict(json.loads(row[0])) if row else None
+
+    def list_answers(self, limit: int = 50) -> list[AnswerSummary]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, question, status, as_of, created_at, writer FROM answers "
+                "ORDER BY created_at DESC, id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            AnswerSummary(
+                r[0], r[1], r[2], datetime.fromisoformat(r[3]), datetime.fromisoformat(r[4]), r[5]
+            )
+            for r in rows
+        ]
 
     # --- bookkeeping ---------------------------------------------------------------------------
     def record_ingest(self, report: IngestReport) -> None:

@@ -7,6 +7,7 @@ callers speak in ``Article``/``Passage`` objects, passage ids and scores.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -15,7 +16,21 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from citewire.models import Article, Carrier, IngestReport, Passage, SearchFilters, Stats
+from citewire.models import (
+    Answer,
+    AnswerSummary,
+    Article,
+    Carrier,
+    IngestReport,
+    Passage,
+    SearchFilters,
+    Stats,
+)
+
+
+def new_answer_id() -> str:
+    """Short, unguessable, URL-safe: answers get permalinks (/questions/<id>)."""
+    return secrets.token_urlsafe(8).replace("-", "x").replace("_", "y")
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,15 @@ class Store(Protocol):
     def sync_vectors(self) -> None:
         """Bring the approximate vector index up to date with the stored embeddings."""
         ...
+
+    # --- answers -------------------------------------------------------------------------------
+    def save_answer(self, answer: Answer) -> Answer:
+        """Store (or overwrite, same id) an answer; returns it with its id and creation time."""
+        ...
+
+    def get_answer(self, answer_id: str) -> Answer | None: ...
+
+    def list_answers(self, limit: int = 50) -> list[AnswerSummary]: ...
 
     # --- bookkeeping ---------------------------------------------------------------------------
     def record_ingest(self, report: IngestReport) -> None: ...

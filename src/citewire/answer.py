@@ -1,0 +1,238 @@
+"""The ask pipeline: question → evidence → draft → checks → numbered references → stored answer.
+
+1. ``analyse`` the question (type, names, terms) and fix the as-of date.
+2. Retrieve evidence published by the as-of date (hybrid search, a couple of passages per story).
+3. A writer drafts paragraphs whose claim sentences cite spans (extractive by default; an LLM
+   writer that fails falls back to the extractive writer, and the answer says so).
+4. Every claim sentence is checked before it is shown: its citations must exist and re-read
+   intact from the stored article by their offsets, and the sentence's facts (numbers, names,
+   dates, quotes, negation) must occur in the cited text. A failing sentence is removed, or for a
+   writer that can revise, rewritten once and checked again.
+5. References are numbered by first use and hold only what a surviving sentence cites.
+6. No surviving claim → ``insufficient_evidence``, with the nearest related sources listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from citewire.errors import LLMError
+from citewire.models import (
+    Answer,
+    AnswerStatus,
+    Article,
+    Check,
+    Citation,
+    Hit,
+    Paragraph,
+    Reference,
+    SearchFilters,
+    Sentence,
+)
+from citewire.question import Question, analyse
+from citewire.retrieve import Retriever
+from citewire.store import Store
+from citewire.verify import check_citation_span, check_support
+from citewire.write import Draft, Reviser, Writer
+
+EVIDENCE_K = 12
+RELATED_K = 5
+
+
+class Asker:
+    def __init__(
+        self, store: Store, retriever: Retriever, writer: Writer, fallback: Writer
+    ) -> None:
+        self.store = store
+        self.retriever = retriever
+        self.writer = writer
+        self.fallback = fallback
+
+    def ask(self, text: str, as_of: datetime | None = None, k: int = EVIDENCE_K) -> Answer:
+        as_of = (as_of or datetime.now(UTC)).astimezone(UTC)
+        question = analyse(text, as_of)
+        evidence = self.retriever.search(
+            question.text, k=k, filters=SearchFilters(until=as_of), per_group=2
+        )
+        notes: list[str] = []
+        if not evidence:
+            return self._insufficient(
+                question,
+                [],
+                ("The index holds no article published by this date that matches the question.",),
+            )
+        writer = self.writer
+        try:
+            draft = writer.write(question, evidence)
+        except LLMError as exc:
+            notes.append(
+                f"The {writer.name} writer failed ({exc.one_line()}); this answer was written "
+                f"by the {self.fallback.name} writer instead."
+            )
+            writer = self.fallback
+            draft = writer.write(question, evidence)
+        paragraphs, checked, passed, dropped = self._check(draft.paragraphs)
+        if dropped:
+            notes.append(
+                f"{len(dropped)} sentence(s) were removed because their citations did not "
+                "support them."
+            )
+        if dropped and isinstance(writer, Reviser):
+            try:
+                revised = writer.revise(question, evidence, dropped)
+            except LLMError as exc:
+                notes.append(f"Rewriting the failed sentences did not work ({exc.one_line()}).")
+            else:
+                extra, c2, p2, _ = self._check(revised.paragraphs)
+                paragraphs += extra
+                checked += c2
+                passed += p2
+                notes.append(
+                    f"The {writer.name} writer rewrote them once; {p2} of {c2} rewritten "
+                    "sentence(s) passed the checks."
+                )
+        notes.extend(draft.notes)
+        claims = [s for p in paragraphs for s in p.sentences if s.kind == "claim"]
+        if not claims or draft.status == AnswerStatus.INSUFFICIENT_EVIDENCE:
+            return self._insufficient(question, evidence, tuple(notes), writer.name, draft)
+        paragraphs, references = self._number(paragraphs)
+        answer = Answer(
+            question=question.text,
+            as_of=as_of,
+            status=AnswerStatus.ANSWERED,
+            paragraphs=tuple(paragraphs),
+            references=references,
+            notes=tuple(notes),
+            writer=writer.name,
+            sentences_checked=checked,
+            sentences_passed=passed,
+            explain=draft.explain,
+        )
+        return self.store.save_answer(answer)
+
+    # 4 ------------------------------------------------------------------------------------
+    def _check(
+        self, paragraphs: Sequence[Paragraph]
+    ) -> tuple[list[Paragraph], int, int, list[tuple[str, str]]]:
+        kept: list[Paragraph] = []
+        checked = passed = 0
+        dropped: list[tuple[str, str]] = []
+        articles = self.store.articles(
+            [c.article_id for p in paragraphs for s in p.sentences for c in s.citations]
+        )
+        for paragraph in paragraphs:
+            sentences: list[Sentence] = []
+            for sentence in paragraph.sentences:
+                if sentence.kind != "claim":
+                    sentences.append(sentence)
+                    continue
+                checked += 1
+                result = self._check_sentence(sentence, articles)
+                if result.passed:
+                    passed += 1
+                    sentences.append(replace(sentence, check=result))
+                else:
+                    dropped.append((sentence.text, "; ".join(result.reasons)))
+            if any(s.kind == "claim" for s in sentences):
+                # A paragraph left with only connective words says nothing: drop it whole.
+                kept.append(replace(paragraph, sentences=tuple(sentences)))
+        return kept, checked, passed, dropped
+
+    @staticmethod
+    def _check_sentence(sentence: Sentence, articles: Mapping[str, Article]) -> Check:
+        if sentence.check is not None and not sentence.check.passed:
+            return sentence.check  # the writer already found it broken (e.g. a bad [n])
+        if not sentence.citations:
+            return Check(False, 0.0, "citation", ("no citation",))
+        evidence_parts = []
+        for citation in sentence.citations:
+            article = articles.get(citation.article_id)
+            if article is None:
+                return Check(
+                    False,
+                    0.0,
+                    "citation",
+                    (f"cites article {citation.article_id}, which is not in the index",),
+                )
+            problem = check_citation_span(article.text, citation)
+            if problem is not None:
+                return Check(False, 0.0, "citation", (problem,))
+            evidence_parts.append(citation.quote)
+        return check_support(sentence.text, " ".join(evidence_parts))
+
+    # 5 ------------------------------------------------------------------------------------
+    def _number(self, paragraphs: list[Paragraph]) -> tuple[list[Paragraph], tuple[Reference, ...]]:
+        numbers: dict[str, int] = {}
+        out: list[Paragraph] = []
+        for paragraph in paragraphs:
+            sentences = []
+            for sentence in paragraph.sentences:
+                cites: list[Citation] = []
+                for citation in sentence.citations:
+                    number = numbers.setdefault(citation.article_id, len(numbers) + 1)
+                    cites.append(replace(citation, ref=number))
+                sentences.append(replace(sentence, citations=tuple(cites)))
+            out.append(replace(paragraph, sentences=tuple(sentences)))
+        return out, self._references(numbers)
+
+    def _references(self, numbers: dict[str, int]) -> tuple[Reference, ...]:
+        articles = self.store.articles(list(numbers))
+        carriers = self.store.carriers([a.group_id for a in articles.values()])
+        refs = []
+        for aid, number in sorted(numbers.items(), key=lambda kv: kv[1]):
+            a = articles[aid]
+            refs.append(
+                Reference(
+                    number=number,
+                    article_id=aid,
+                    title=a.title,
+                    outlet=a.outlet,
+                    published_at=a.published_at,
+                    date_precision=a.date_precision,
+                    url=a.url,
+                    also_carried_by=tuple(
+                        c for c in carriers.get(a.group_id, []) if c.article_id != aid
+                    ),
+                )
+            )
+        return tuple(refs)
+
+    # 6 ------------------------------------------------------------------------------------
+    def _insufficient(
+        self,
+        question: Question,
+        evidence: Sequence[Hit],
+        notes: tuple[str, ...],
+        writer: str = "extractive",
+        draft: Draft | None = None,
+    ) -> Answer:
+        seen: dict[str, Hit] = {}
+        for hit in evidence:
+            seen.setdefault(hit.article.id, hit)
+        related = tuple(
+            Reference(
+                number=i,
+                article_id=hit.article.id,
+                title=hit.article.title,
+                outlet=hit.article.outlet,
+                published_at=hit.article.published_at,
+                date_precision=hit.article.date_precision,
+                url=hit.article.url,
+                also_carried_by=hit.also_carried_by,
+            )
+            for i, hit in enumerate(list(seen.values())[:RELATED_K], start=1)
+        )
+        answer = Answer(
+            question=question.text,
+            as_of=question.as_of,
+            status=AnswerStatus.INSUFFICIENT_EVIDENCE,
+            paragraphs=(),
+            references=(),
+            notes=notes,
+            writer=writer,
+            related=related,
+            explain=draft.explain if draft else (),
+        )
+        return self.store.save_answer(answer)
