@@ -170,3 +170,24 @@ def test_cli_ask_answers_show(corpus_file: Path, home: Path) -> None:
     assert shown.exit_code == 0 and "### References" in shown.output
     missing = runner.invoke(cli, ["show", "nope"], env=env)
     assert missing.exit_code == 1 and missing.output.startswith("Error: no answer")
+
+
+def test_contradicted_premise_is_called_out(loaded: Engine) -> None:
+    answer = loaded.ask(
+        "The Northern Alliance has offered Veloria a 60-day ceasefire. Who is mediating it?"
+    )
+    assert answer.status == AnswerStatus.PREMISE_CONTRADICTED
+    premise = answer.paragraphs[0]
+    assert premise.role == "premise"
+    assert "60-day" in premise.sentences[0].text and premise.sentences[0].kind == "connective"
+    cited = premise.sentences[1]
+    assert "30-day" in cited.text and cited.citations and cited.check and cited.check.passed
+    assert "sources say otherwise" in " ".join(answer_text(answer).split())
+
+
+def test_consistent_premise_is_not_flagged(loaded: Engine) -> None:
+    answer = loaded.ask(
+        "The Northern Alliance has offered Veloria a 30-day ceasefire. Who is mediating it?"
+    )
+    assert answer.status == AnswerStatus.ANSWERED
+    assert all(p.role != "premise" for p in answer.paragraphs)

@@ -18,6 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import numpy as np
+
+from citewire.chunk import split_sentences
 from citewire.errors import LLMError
 from citewire.models import (
     Answer,
@@ -34,11 +37,24 @@ from citewire.models import (
 from citewire.question import Question, analyse
 from citewire.retrieve import Retriever
 from citewire.store import Store
-from citewire.verify import check_citation_span, check_support
+from citewire.verify import check_citation_span, check_support, quote_hash
 from citewire.write import Draft, Reviser, Writer
 
 EVIDENCE_K = 12
 RELATED_K = 5
+# A question's statement is compared with an evidence sentence only when they are about the same
+# thing; a fact mismatch between unrelated sentences means nothing.
+PREMISE_SIMILARITY = 0.6
+PREMISE_CANDIDATES = 3
+
+
+def _contradictions(result: Check) -> list[str]:
+    """Reasons that mean "the source says something else", not merely "the source is silent":
+    a different number or date (the reason quotes what the text says instead), or a negation
+    flip."""
+    if result.passed:
+        return []
+    return [r for r in result.reasons if "(it says" in r or r.startswith("negation")]
 
 
 class Asker:
@@ -73,7 +89,9 @@ class Asker:
             )
             writer = self.fallback
             draft = writer.write(question, evidence)
-        paragraphs, checked, passed, dropped = self._check(draft.paragraphs)
+        premise = self._premise(question, evidence)
+        drafted = ((premise,) if premise else ()) + draft.paragraphs
+        paragraphs, checked, passed, dropped = self._check(drafted)
         if dropped:
             notes.append(
                 f"{len(dropped)} sentence(s) were removed because their citations did not "
@@ -101,7 +119,11 @@ class Asker:
         answer = Answer(
             question=question.text,
             as_of=as_of,
-            status=AnswerStatus.ANSWERED,
+            status=(
+                AnswerStatus.PREMISE_CONTRADICTED
+                if any(p.role == "premise" for p in paragraphs)
+                else AnswerStatus.ANSWERED
+            ),
             paragraphs=tuple(paragraphs),
             references=references,
             notes=tuple(notes),
@@ -161,6 +183,59 @@ class Asker:
                 return Check(False, 0.0, "citation", (problem,))
             evidence_parts.append(citation.quote)
         return check_support(sentence.text, " ".join(evidence_parts))
+
+    # 4b -----------------------------------------------------------------------------------
+    def _premise(self, question: Question, evidence: Sequence[Hit]) -> Paragraph | None:
+        """When the question states something ("X accepted a 60-day truce. Why?") that the
+        closest evidence sentence contradicts on a checkable fact, say so with the citation.
+
+        Only explicit statements in the question are examined; presuppositions inside a
+        question sentence ("Why did X accept…?") are not parsed.
+        """
+        statements = [
+            question.text[s:e]
+            for s, e in split_sentences(question.text)
+            if not question.text[s:e].rstrip("\"”’' )").endswith("?")
+            and len(question.text[s:e].split()) >= 4
+        ]
+        if not statements:
+            return None
+        spans = [
+            (hit, hit.passage.start + s, hit.passage.start + e)
+            for hit in evidence
+            for s, e in split_sentences(hit.passage.text)
+        ]
+        if not spans:
+            return None
+        texts = [hit.article.text[s:e] for hit, s, e in spans]
+        vectors = self.retriever.embedder.embed(statements + texts)
+        said, cited = vectors[: len(statements)], vectors[len(statements) :]
+        sentences: list[Sentence] = []
+        for statement, vector in zip(statements, said, strict=True):
+            sims = cited @ vector
+            for best in np.argsort(-sims)[:PREMISE_CANDIDATES].tolist():
+                if float(sims[best]) < PREMISE_SIMILARITY:
+                    break
+                conflicts = _contradictions(check_support(statement, texts[best]))
+                if conflicts:
+                    hit, start, end = spans[best]
+                    sentences += self._premise_sentences(statement, conflicts[0], hit, start, end)
+                    break
+        return Paragraph(tuple(sentences), role="premise") if sentences else None
+
+    @staticmethod
+    def _premise_sentences(
+        statement: str, conflict: str, hit: Hit, start: int, end: int
+    ) -> list[Sentence]:
+        quote = hit.article.text[start:end]
+        citation = Citation(hit.article.id, start, end, quote, quote_hash(quote), hit.passage.id)
+        return [
+            Sentence(
+                f'The question says: "{statement.strip()}" The sources say otherwise ({conflict}).',
+                kind="connective",
+            ),
+            Sentence(" ".join(quote.split()), citations=(citation,)),
+        ]
 
     # 5 ------------------------------------------------------------------------------------
     def _number(self, paragraphs: list[Paragraph]) -> tuple[list[Paragraph], tuple[Reference, ...]]:

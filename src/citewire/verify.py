@@ -430,7 +430,8 @@ _TENS: Final = {
     w: 10 * n
     for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)
 }
-_SCALES: Final = {"hundred": 100.0, "dozen": 12.0, **_MAGNITUDES}  # "k", "bn": never spelled out
+_SPELLED_SCALES: Final = ("hundred", "dozen", "thousand", "million", "billion", "trillion")
+_SCALES: Final = {"hundred": 100.0, "dozen": 12.0, **_MAGNITUDES}
 _ORDINAL_WORDS: Final = {
     word: n
     for n, word in enumerate(
@@ -441,9 +442,7 @@ _ORDINAL_WORDS: Final = {
 }
 _NUMBER_WORD: Final = re.compile(
     r"(?<!\w)(?:an?(?=\s+(?:hundred|thousand|million|billion|trillion|dozen)\b)|"
-    + "|".join([*_SMALL_NUMBERS, *_TENS, "hundred", "dozen", "thousand", "million", "billion"])
-    + "|trillion|"
-    + "|".join(_ORDINAL_WORDS)
+    + "|".join([*_SMALL_NUMBERS, *_TENS, *_SPELLED_SCALES, *_ORDINAL_WORDS])
     + r")(?!\w)",
     re.I,
 )
@@ -507,7 +506,8 @@ def _tail_unit(tail: re.Match[str]) -> str:
 
 def _is_code_suffix(text: str, start: int) -> bool:
     """A number hyphenated to an upper-case or alphanumeric code is part of a name ("F-16")."""
-    word = re.search(r"\w+$", text[: start - 1]) if text[start - 1 : start] == "-" else None
+    before = text[max(0, start - 20) : start - 1] if text[start - 1 : start] == "-" else ""
+    word = re.search(r"\w+$", before)
     if word is None or not any(c.isalpha() for c in word.group()):
         return False  # "20-30" is a range
     return word.group().isupper() or any(c.isdigit() for c in word.group())
