@@ -460,6 +460,17 @@ class SQLiteStore:
         vecs = np.frombuffer(blob, dtype=np.float16).reshape(len(rows), self.dim)
         return ids, vecs.astype(np.float32)
 
+    def _embeddings_for(
+        self, wanted: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        parts = [
+            self._load_embeddings(f"passage_id IN ({','.join('?' * len(chunk))})", chunk)
+            for chunk in _chunks([int(i) for i in wanted])
+        ]
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
     def _filtered_ids(self, filters: SearchFilters) -> npt.NDArray[np.int64]:
         where, params = self._filter_sql(filters)
         with self._lock:
@@ -481,12 +492,7 @@ class SQLiteStore:
             allowed = self._filtered_ids(filters)
             if len(allowed) <= EXACT_FILTER_MAX:
                 # Few candidates: exact search over just those is both faster and complete.
-                marks = ",".join("?" * len(allowed)) if len(allowed) else "NULL"
-                ids, vecs = (
-                    self._load_embeddings(f"passage_id IN ({marks})", [int(i) for i in allowed])
-                    if len(allowed)
-                    else (np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), np.float32))
-                )
+                ids, vecs = self._embeddings_for(allowed)
                 return _top(ids, vecs @ vector, k)
         scores: dict[int, float] = {}
         exact_ids, exact_sims = self._exact_ids, self._exact_vecs @ vector
