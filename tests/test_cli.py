@@ -104,3 +104,26 @@ def test_real_subprocess(corpus_file: Path, home: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "added 5" in done.stdout
+
+
+def test_default_outlet_and_unnamed_copies(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "The harbour authority said on Monday that the new ferry terminal would open in May, "
+        "two years later than planned, after a dispute with the builders over costs."
+    )
+    records = [
+        {"title": "Ferry terminal delayed", "text": text},
+        {"title": "Ferry terminal opening put back", "text": text},  # same text, no URL
+        {
+            "title": "Council budget",
+            "text": "The council approved its budget on Tuesday.",
+            "outlet": "Civic Post",
+        },
+    ]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert run("ingest", str(path), "--outlet", "Harbour Gazette").exit_code == 0
+    hits = json.loads(run("search", "ferry terminal delay", "--json").output)
+    assert hits[0]["article"]["outlet"] == "Harbour Gazette"
+    outlets = {h["article"]["outlet"] for h in json.loads(run("search", "budget", "--json").output)}
+    assert "Civic Post" in outlets  # a record's own outlet wins over the default

@@ -76,6 +76,7 @@ def cli() -> None:
     metavar="NAME=KEY",
     help="Map a JSON field, e.g. --field text=story.body --field published=meta.ts.",
 )
+@click.option("--outlet", "default_outlet", help="Outlet for records and pages that name none.")
 @click.option("--timeout", type=float, default=20.0, show_default=True, help="URL timeout (s).")
 @click.option("--concurrency", type=int, default=4, show_default=True, help="Parallel fetches.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -87,6 +88,7 @@ def ingest(
     dry_run: bool,
     as_json: bool,
     fields: tuple[str, ...],
+    default_outlet: str | None,
     timeout: float,
     concurrency: int,
     quiet: bool,
@@ -97,6 +99,7 @@ def ingest(
         fields=FieldMap.parse(",".join(fields)) if fields else FieldMap(),
         dry_run=dry_run,
         batch_size=batch_size,
+        default_outlet=default_outlet,
         fetch=FetchPolicy(timeout=timeout, concurrency=concurrency),
     )
     show_progress = not quiet and not as_json and sys.stderr.isatty()

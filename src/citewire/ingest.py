@@ -75,6 +75,8 @@ class IngestOptions:
     dry_run: bool = False
     batch_size: int = 64
     max_file_bytes: int = MAX_FILE_BYTES
+    # For exports whose records name no outlet (e.g. one publisher's archive).
+    default_outlet: str | None = None
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
 
 
@@ -414,7 +416,7 @@ class Ingestor:
             url=url,
             published_at=doc.published_at,
             date_precision=doc.date_precision,
-            outlet=doc.outlet,
+            outlet=doc.outlet or self.options.default_outlet,
             authors=doc.authors,
             metadata=doc.metadata,
             group_id=aid,

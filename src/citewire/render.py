@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from citewire.models import (
     Answer,
     AnswerStatus,
     Article,
+    Carrier,
     Hit,
     IngestReport,
     Reference,
@@ -88,9 +91,19 @@ def hit_header(rank: int, hit: Hit) -> list[str]:
     )
     lines = [f"{rank}. {a.title or '(untitled)'}", f"   {meta}"]
     if hit.also_carried_by:
-        names = sorted({c.outlet or c.url or c.article_id for c in hit.also_carried_by})
-        lines.append(f"   also carried by: {', '.join(names)}")
+        lines.append(f"   also carried by: {carriers_label(hit.also_carried_by)}")
     return lines
+
+
+def carriers_label(carriers: Sequence[Carrier]) -> str:
+    """Outlets (else URL hosts) that also carried a story; copies with neither are counted."""
+    names = sorted(
+        {c.outlet or urlsplit(c.url or "").netloc for c in carriers if c.outlet or c.url}
+    )
+    unnamed = sum(1 for c in carriers if not (c.outlet or c.url))
+    if unnamed:
+        names.append(f"{unnamed} cop{'y' if unnamed == 1 else 'ies'} with no outlet or URL")
+    return ", ".join(names)
 
 
 def hits_text(hits: list[Hit], width: int = 100) -> str:
@@ -173,8 +186,7 @@ def reference_line(ref: Reference) -> str:
         bits.append(ref.url)
     line = " ".join(bits)
     if ref.also_carried_by:
-        names = ", ".join(sorted({c.outlet or c.url or c.article_id for c in ref.also_carried_by}))
-        line += f" (also carried by: {names})"
+        line += f" (also carried by: {carriers_label(ref.also_carried_by)})"
     return line
 
 
@@ -232,11 +244,7 @@ def answer_markdown(answer: Answer, explain: bool = False) -> str:
             when = date_label(ref.published_at, ref.date_precision)
             line = f"{ref.number}. {linked}, {ref.outlet or 'unknown outlet'}, {when}"
             if ref.also_carried_by:
-                line += (
-                    " (also carried by "
-                    + ", ".join(sorted({c.outlet or c.url or "?" for c in ref.also_carried_by}))
-                    + ")"
-                )
+                line += f" (also carried by {carriers_label(ref.also_carried_by)})"
             lines.append(line)
     if explain and answer.explain:
         lines += ["", "### Candidates considered", ""]
