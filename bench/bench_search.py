@@ -434,7 +434,7 @@ def line(label: str, times: Sequence[float], base: float | None = None) -> str:
 
 
 def measure(
-    name: str, home: Path, queries: list[str], large: bool, diag_n: int
+    name: str, home: Path, queries: list[str], large: bool, diag_n: int, diagnose: bool
 ) -> dict[str, float]:
     print(f"\n=== {name}: {home} ===", flush=True)
     from citewire.engine import INDEX_FILE as ENGINE_INDEX_FILE
@@ -526,6 +526,17 @@ def measure(
                 f"{recall_text(store, found, exact, ids, matrix, vectors)}"
             )
         graph.hnsw.efSearch = 96
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        single = time_each(vectors, lambda v: store.ann.search(v, POOL))
+        faiss.omp_set_num_threads(threads)
+        print(
+            f"  ann.search k={POOL} with faiss.omp_set_num_threads(1): {summary(single)} "
+            f"(default {threads} OpenMP threads: see store.vector_search above)"
+        )
+    if not diagnose:
+        engine.close()
+        return {k: p50(v) for k, v in results.items()}
     breakdown(engine, diag, "hybrid, no filter", nofilter)
     if large:
         breakdown(engine, diag, "hybrid, 1-year filter", ONE_YEAR)
@@ -935,6 +946,9 @@ def main() -> None:
     )
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument(
+        "--no-diagnosis", action="store_true", help="latency and recall only, no breakdown/options"
+    )
     parser.add_argument("--skip-small", action="store_true", help="do not measure the bbc index")
     parser.add_argument("--first-query", nargs=2, metavar=("HOME", "QUERY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -967,10 +981,22 @@ def main() -> None:
     small = (
         None
         if args.skip_small
-        else measure("~10k: bbc index", SOURCE, queries, large=False, diag_n=args.diag_queries)
+        else measure(
+            "~10k: bbc index",
+            SOURCE,
+            queries,
+            large=False,
+            diag_n=args.diag_queries,
+            diagnose=not args.no_diagnosis,
+        )
     )
     big = measure(
-        f"~{label}: replicated index", home, queries, large=True, diag_n=args.diag_queries
+        f"~{label}: replicated index",
+        home,
+        queries,
+        large=True,
+        diag_n=args.diag_queries,
+        diagnose=not args.no_diagnosis,
     )
     print("\n=== summary (p50) ===")
     for name, result in (("10k", small), (label, big)):

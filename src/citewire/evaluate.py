@@ -314,6 +314,7 @@ LABELS = {
     "citewire.disagreement_paragraph": "  of which: has a disagreement paragraph",
     "citewire.premise_contradicted": "  of which: status premise_contradicted",
     "citewire.cites_both": "  of which: cites both true and fake",
+    "citewire.disagreement_on_answer": "a disagreement paragraph quoting both true and fake",
     "citewire.declined": "declined (insufficient_evidence)",
     "baseline_top1.contains_true": "baseline top-1 passage contains true",
     "baseline_top1.contains_fake": "baseline top-1 passage contains fake",
@@ -334,9 +335,8 @@ LABELS = {
     "citewire.false_decline": "answerable questions declined",
     "citewire.gold_cited": "answer cites a gold article",
     "retrieval.gold_in_evidence": f"a gold article among the top-{K} evidence passages",
-    "citewire.heldout_declined": "declined (insufficient_evidence)",
-    "citewire.heldout_answered": "answered anyway, without the gold answer",
-    "citewire.heldout_leak": "answer still contains the gold answer (leak check)",
+    "citewire.answered_without_answer": "answered anyway, without the gold answer",
+    "citewire.leak": "answer still contains the gold answer (leak check)",
     "citewire.support_shown": "shown claim sentences whose citations pass check_support (re-run)",
     "citewire.support_drafted": "drafted claim sentences that passed before removal",
     "citewire.latency_p50": "ask latency p50",
@@ -546,6 +546,7 @@ RGB_KEYS = (
     "citewire.disagreement_paragraph",
     "citewire.premise_contradicted",
     "citewire.cites_both",
+    "citewire.disagreement_on_answer",
     "citewire.declined",
     "baseline_top1.contains_true",
     "baseline_top1.contains_fake",
@@ -562,6 +563,13 @@ def _score_rgb(tally: Counter[str], asked: _Asked, truth: Any, fake: Any) -> tup
     has_true, has_fake = rgb_match(text, truth), rgb_match(text, fake)
     top1 = " ".join(h.passage.text for h in asked.evidence[:1])
     topk = " ".join(h.passage.text for h in asked.evidence)
+    disputed = " ".join(
+        c.quote
+        for p in answer.paragraphs
+        if p.role == "disagreement"
+        for s in p.sentences
+        for c in s.citations
+    )
     flags = {
         "citewire.contains_true": has_true,
         "citewire.contains_fake": has_fake,
@@ -569,6 +577,7 @@ def _score_rgb(tally: Counter[str], asked: _Asked, truth: Any, fake: Any) -> tup
         "citewire.disagreement_paragraph": any(p.role == "disagreement" for p in answer.paragraphs),
         "citewire.premise_contradicted": answer.status == AnswerStatus.PREMISE_CONTRADICTED,
         "citewire.cites_both": cites_true and cites_fake,
+        "citewire.disagreement_on_answer": rgb_match(disputed, truth) and rgb_match(disputed, fake),
         "citewire.declined": answer.status == AnswerStatus.INSUFFICIENT_EVIDENCE,
         "baseline_top1.contains_true": rgb_match(top1, truth),
         "baseline_top1.contains_fake": rgb_match(top1, fake),
@@ -770,7 +779,7 @@ RTQA_KEYS = (
     "baseline_top1.contains_answer",
     "baseline_topk.contains_answer",
 )
-HELDOUT_KEYS = ("citewire.heldout_declined", "citewire.heldout_answered", "citewire.heldout_leak")
+HELDOUT_KEYS = ("citewire.declined", "citewire.answered_without_answer", "citewire.leak")
 
 
 def _end_of_day(date: str) -> datetime:
@@ -786,9 +795,14 @@ def _answer_bearing(
     texts = [(r["doc_id"], r.get("publish_date") or "", normalise(r["text"])) for r in records]
     out = []
     for q in questions:
-        pattern = re.compile(r"(?<!\w)" + re.escape(normalise(q["answer_text"][0])) + r"(?!\w)")
+        needles = [normalise(a) for a in q["answer_text"] if normalise(a)]
+        patterns = [re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)") for n in needles]
         bearing = {
-            d for d, day, text in texts if day <= q["question_date"] and pattern.search(text)
+            doc_id
+            for doc_id, day, text in texts
+            if day <= q["question_date"]
+            # the plain `in` first: it rules out most articles far faster than the regex
+            and any(n in text and p.search(text) for n, p in zip(needles, patterns, strict=True))
         }
         if len(bearing) <= MAX_ANSWER_BEARING:
             out.append((q, bearing | set(q["gold_doc_ids"])))
@@ -845,6 +859,7 @@ def _run_realtimeqa(ctx: _Context) -> tuple[int, str, _Figures, list[str]]:
     held = spread(_answer_bearing(chosen, records), max(1, len(chosen) // 2))
     removed = set().union(*(ids for _, ids in held))
     held_run = _Run(ctx.run.writer)
+    held_tally: Counter[str] = Counter()
     if held:
         ctx.progress(f"realtimeqa: building an index without {len(removed)} held-out articles")
         kept = (r for r in records if r["doc_id"] not in removed)
@@ -853,11 +868,11 @@ def _run_realtimeqa(ctx: _Context) -> tuple[int, str, _Figures, list[str]]:
             for q, _ in held:
                 asked = held_run.ask(engine, q["question"], _end_of_day(q["question_date"]))
                 if asked.answer.status == AnswerStatus.INSUFFICIENT_EVIDENCE:
-                    tally["citewire.heldout_declined"] += 1
+                    held_tally["citewire.declined"] += 1
                 elif contains_answer(shown_text(asked.answer), q["answer_text"]):
-                    tally["citewire.heldout_leak"] += 1
+                    held_tally["citewire.leak"] += 1
                 else:
-                    tally["citewire.heldout_answered"] += 1
+                    held_tally["citewire.answered_without_answer"] += 1
                     ctx.run.example(
                         "realtimeqa held-out: answered",
                         q["question_id"],
@@ -865,7 +880,7 @@ def _run_realtimeqa(ctx: _Context) -> tuple[int, str, _Figures, list[str]]:
                         "decline",
                         asked,
                     )
-    figures.shares(tally, len(held), HELDOUT_KEYS, "heldout")
+    figures.shares(held_tally, len(held), HELDOUT_KEYS, "heldout")
     held_run.common_figures(figures, "heldout")
     notes = [
         f"held out: {len(held)} of the {len(chosen)} questions, those whose answer string occurs "
@@ -999,8 +1014,8 @@ GATED: dict[str, dict[str, str]] = {
     "realtimeqa": {
         "citewire.contains_answer": "min",
         "citewire.gold_cited": "min",
-        "citewire.heldout_declined": "min",
-        "citewire.heldout_leak": "max",
+        "citewire.heldout.declined": "min",
+        "citewire.heldout.leak": "max",
         "citewire.support_shown": "min",
     },
 }
