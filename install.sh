@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 # llama-cpp-python compiles llama.cpp. Its default build targets the build machine's exact CPU
 # (-march=native) and dies with SIGILL on VMs that advertise instructions they trap (AMX here):
-# build for a portable AVX2 baseline instead. --no-binary-cache is not needed on a fresh machine.
+# build for a portable AVX2 baseline instead.
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 python3 -m pip install -e '.[dev]'
+# pip reuses a cached wheel whatever CMAKE_ARGS says, so a wheel once built natively keeps dying
+# with SIGILL: run one tiny completion, and rebuild without the cache if it crashes.
+python3 -c 'from citewire.local_llm import LlamaWriter; LlamaWriter("smollm2", n_ctx=256, max_tokens=4).complete([{"role": "user", "content": "hi"}])' \
+  || python3 -m pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python==0.3.36

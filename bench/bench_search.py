@@ -14,8 +14,9 @@ run the embedding model on a million texts here (~35 passages/s, i.e. ~8 hours f
 passage and its real embedding are read from bench/out/bbc/index.db (read-only) and written again
 through the public Store API (``put_article`` / ``ensure_group`` / ``add_passages`` with
 embeddings, in transactions of ~5,000 passages), so the FTS5 index, the triggers and the float16
-embeddings are written exactly as ingest writes them; ``sync_vectors()`` then builds the HNSW
-file. Replica 0 of each article is the original, unchanged. Every other replica is perturbed:
+embeddings are written exactly as ingest writes them; ``sync_indexes()`` then builds the HNSW
+file and the tantivy BM25 directory. Replica 0 of each article is the original, unchanged. Every
+other replica is perturbed:
   * text: the sentences of each passage are shuffled and ~15% of its words are replaced by words
     drawn from the corpus' own token stream (so frequencies stay Zipf-like), so BM25 postings
     are not identical copies;
@@ -34,12 +35,16 @@ precomputed query vectors. HNSW recall@10 is set overlap with that exact top-10;
 replicas of one passage are near-ties for any query, recall of the *source* passages and the ratio
 of mean cosines (found top-10 / exact top-10) are printed beside it.
 
+Before measuring, ``sync_indexes()`` runs on the index (a no-op when the caches are up to date;
+on an index built before the tantivy cache existed it builds that, and the time is printed).
+BM25 is also timed through FTS5 alone (``_fts_search``: the path below ``ann_min_passages`` and
+the fallback), with its top-10 overlap against ``keyword_search``.
+
 On the large index the script also diagnoses where hybrid time goes (the store's methods wrapped
 with timers), and prototypes options without editing src/: FTS5 query rewrites (ORDER BY rank,
-dropping frequent terms, AND-then-OR), date filtering through an in-memory date column and a
-faiss IDSelectorBitmap, and, if ``tantivy`` is installed (not a project dependency), a tantivy
-BM25 index (block-max WAND) built beside the SQLite file. Filtered searches and the diagnosis use
-the first --diag-queries queries (default 100) to keep the run short.
+dropping frequent terms, AND-then-OR), and date filtering through an in-memory date column and a
+faiss IDSelectorBitmap. Filtered searches and the diagnosis use the first --diag-queries queries
+(default 100) to keep the run short.
 """
 
 from __future__ import annotations
@@ -237,7 +242,7 @@ def build(home: Path, target: int) -> dict[str, Any]:
     insert_seconds = time.perf_counter() - insert_started
     print(f"inserted {written} passages in {insert_seconds:.0f} s; building HNSW", flush=True)
     hnsw_started = time.perf_counter()
-    store.sync_vectors()
+    store.sync_indexes()
     hnsw_seconds = time.perf_counter() - hnsw_started
     store.close()
     db_bytes = sum(p.stat().st_size for p in home.glob(INDEX_FILE + "*"))
@@ -273,7 +278,7 @@ def print_build(info: dict[str, Any], reused: bool) -> None:
     cosine = info["mean_cosine_to_original"]
     print(
         f"  insert {info['insert_seconds']:.0f} s ({info['insert_rate']:.0f} passages/s, "
-        f"through SQLiteStore.put_article/add_passages), HNSW build (sync_vectors) "
+        f"through SQLiteStore.put_article/add_passages), HNSW (+ tantivy) build (sync_indexes) "
         f"{info['hnsw_seconds']:.0f} s, total {info['total_seconds']:.0f} s, build peak RSS "
         f"{info['build_peak_rss_mib']:.0f} MiB"
     )
@@ -441,11 +446,17 @@ def measure(
     from citewire.engine import Engine
 
     assert ENGINE_INDEX_FILE == INDEX_FILE
-    fresh = fresh_process(home, queries[0])
     embedder = default_embedder()
     engine = Engine(home, embedder=embedder)
     store = engine.store
     assert isinstance(store, SQLiteStore)
+    started = time.perf_counter()
+    store.sync_indexes()
+    print(
+        f"sync_indexes (no-op when the caches are up to date): {time.perf_counter() - started:.1f}"
+        " s"
+    )
+    fresh = fresh_process(home, queries[0])
     stats = engine.stats()
     print(
         f"index: {stats.articles} articles, {stats.passages} passages, "
@@ -454,11 +465,22 @@ def measure(
     print(
         f"fresh process (warm OS page cache): open Engine {ms(fresh['open'])}, model load "
         f"{ms(fresh['model_load'])}, first hybrid query {ms(fresh['first_query'])} (opens the HNSW "
-        f"file), second {ms(fresh['second_query'])}; peak RSS {fresh['peak_rss_mib']:.0f} MiB; "
+        f"file and the tantivy index), second {ms(fresh['second_query'])}; peak RSS "
+        f"{fresh['peak_rss_mib']:.0f} MiB; "
         f"whole child process {fresh['process_wall']:.1f} s"
     )
     engine.search("warm up the model", k=10)
     print(f"HNSW file in use: {len(store.ann)} vectors (synced up to id {store.ann.synced_upto})")
+    lexical = store.lexical.reader()
+    print(
+        "tantivy BM25 cache: "
+        + (
+            f"{lexical.searcher.num_docs} passages (synced up to id {lexical.synced_upto}), "
+            f"{store.lexical.size_bytes() / 2**20:.0f} MiB"
+            if lexical is not None
+            else "none (FTS5 answers keyword searches)"
+        )
+    )
     started = time.perf_counter()
     for q in queries:  # warm caches; untimed
         engine.search(q, k=10)
@@ -498,6 +520,15 @@ def measure(
     terms = [query_terms(q) for q in queries]
     results["keyword_search"] = time_each(terms, lambda t: store.keyword_search(t, POOL, nofilter))
     print(line(f"store.keyword_search top-{POOL}", results["keyword_search"], base))
+    if lexical is not None:
+        fts_times, fts_top = collect(
+            terms, lambda t: [pid for pid, _ in store._fts_search(t, POOL, nofilter)[:10]]
+        )
+        kw_top = [[pid for pid, _ in store.keyword_search(t, POOL, nofilter)[:10]] for t in terms]
+        print(
+            line(f"FTS5 alone (_fts_search) top-{POOL}", fts_times, base)
+            + f"; top-10 overlap with keyword_search {recall(kw_top, fts_top):.2f}"
+        )
     diag = queries[:diag_n]
     if large:
         for label, filters in (("1 year", ONE_YEAR), ("1 month", ONE_MONTH)):
@@ -542,7 +573,6 @@ def measure(
         breakdown(engine, diag, "hybrid, 1-year filter", ONE_YEAR)
         bm25_options(store, engine, diag)
         filter_options(store, engine, diag, vectors[:diag_n], ids, matrix)
-        tantivy_option(store, engine, diag, home / "bench-tantivy")
     engine.close()
     print(f"peak RSS of this process so far: {peak_rss_mib():.0f} MiB (includes the matrix)")
     return {k: p50(v) for k, v in results.items()}
@@ -553,7 +583,7 @@ def breakdown(engine: Engine, queries: list[str], label: str, filters: SearchFil
     assert isinstance(store, SQLiteStore)
     probe = Probe()
     probe.wrap(engine.embedder, "embed", "embed query")
-    probe.wrap(store, "keyword_search", "keyword_search (FTS5 BM25)")
+    probe.wrap(store, "keyword_search", "keyword_search (BM25)")
     probe.wrap(store, "vector_search", "vector_search")
     probe.wrap(store, "_refresh_exact", "  of which _refresh_exact")
     probe.wrap(store, "_filtered_ids", "  of which _filtered_ids")
@@ -584,7 +614,7 @@ def breakdown(engine: Engine, queries: list[str], label: str, filters: SearchFil
 def probe_labels(probe: Probe) -> list[str]:
     return [
         "embed query",
-        "keyword_search (FTS5 BM25)",
+        "keyword_search (BM25)",
         "vector_search",
         "  of which _refresh_exact",
         "  of which _filtered_ids",
@@ -656,7 +686,7 @@ def bm25_options(store: SQLiteStore, engine: Engine, queries: list[str]) -> None
         return short or kept[:1]
 
     options: dict[str, Callable[[Sequence[str]], list[int]]] = {
-        "current: OR all terms, ORDER BY bm25()": lambda ts: fts(
+        "FTS5 as is: OR all terms, ORDER BY bm25()": lambda ts: fts(
             store, " OR ".join(quoted(ts)), POOL
         ),
         "OR all terms, ORDER BY rank": lambda ts: fts(store, " OR ".join(quoted(ts)), POOL, "rank"),
@@ -696,7 +726,7 @@ def bm25_options(store: SQLiteStore, engine: Engine, queries: list[str]) -> None
             overlap.append(len(set(got[:10]) & set(base[:10])) / max(1, min(10, len(base))))
         print(
             f"  {label:44s} p50 {ms(p50(times))}, p95 {ms(p95(times))}; "
-            f"top-10 overlap with current {statistics.fmean(overlap):.2f}"
+            f"top-10 overlap with FTS5 as is {statistics.fmean(overlap):.2f}"
         )
 
     # End to end: hybrid with the cheapest candidate swapped in for keyword_search.
@@ -815,84 +845,6 @@ def filter_options(
     finally:
         del store._filtered_ids
     print(f"  hybrid 1-year filter with numpy _filtered_ids: {summary(times)}")
-
-
-# --- a separate BM25 engine with block-max WAND (tantivy), if installed ---------------------------
-def tantivy_option(store: SQLiteStore, engine: Engine, queries: list[str], where: Path) -> None:
-    """BM25 top-100 from a tantivy index over the same passages (a derived cache beside the
-    SQLite file, like the HNSW file). Needs ``pip install tantivy``; skipped otherwise."""
-    try:
-        import tantivy
-    except ImportError:
-        print("tantivy option: skipped (pip install tantivy to measure it)")
-        return
-    builder = tantivy.SchemaBuilder()
-    builder.add_integer_field("id", stored=True, indexed=True)
-    builder.add_text_field("text", stored=False, tokenizer_name="en_stem")
-    schema = builder.build()
-    marker = where / "built.json"
-    if not marker.exists():
-        import shutil
-
-        shutil.rmtree(where, ignore_errors=True)
-        where.mkdir(parents=True)
-        started = time.perf_counter()
-        index = tantivy.Index(schema, path=str(where))
-        writer = index.writer(heap_size=512_000_000, num_threads=2)
-        conn = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
-        cursor = conn.execute("SELECT id, text FROM passages ORDER BY id")
-        count = 0
-        while rows := cursor.fetchmany(20_000):
-            for pid, text in rows:
-                writer.add_document(tantivy.Document(id=pid, text=text))
-            count += len(rows)
-        conn.close()
-        writer.commit()
-        writer.wait_merging_threads()
-        seconds = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in where.iterdir() if p.is_file())
-        marker.write_text(json.dumps({"passages": count, "seconds": seconds, "bytes": size}))
-    built = json.loads(marker.read_text())
-    index = tantivy.Index(schema, path=str(where))
-    index.reload()
-    searcher = index.searcher()
-    print(
-        f"tantivy option ({getattr(tantivy, '__version__', '?')}): index of {built['passages']} "
-        f"passages built in {built['seconds']:.0f} s, {built['bytes'] / 2**20:.0f} MiB on disk"
-    )
-
-    def search(terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        words = [re.sub(r"[^\w]", " ", t).strip() for t in terms]
-        text = " ".join(f'"{w}"' for w in words if w)
-        if not text:
-            return []
-        hits = searcher.search(index.parse_query(text, ["text"]), k).hits
-        return [(int(searcher.doc(addr)["id"][0]), float(score)) for score, addr in hits]
-
-    terms = [query_terms(q) for q in queries]
-    nofilter = SearchFilters()
-    baseline = [[pid for pid, _ in store.keyword_search(t, POOL, nofilter)[:10]] for t in terms]
-    times, found = collect(terms, lambda t: [pid for pid, _ in search(t, POOL)[:10]])
-    print(
-        f"  BM25 top-{POOL} (OR of all terms): {summary(times)}; top-10 overlap with FTS5 "
-        f"{recall(found, baseline):.2f}"
-    )
-
-    def keyword(ts: Sequence[str], k: int, filters: SearchFilters) -> list[tuple[int, float]]:
-        if filters.active:
-            return SQLiteStore.keyword_search(store, ts, k, filters)
-        return search(ts, k)
-
-    before = [[h.passage.id for h in engine.search(q, k=10)] for q in queries]
-    store.keyword_search = keyword  # type: ignore[method-assign]
-    try:
-        times, after = collect(queries, lambda q: [h.passage.id for h in engine.search(q, k=10)])
-    finally:
-        del store.keyword_search
-    print(
-        f"  hybrid end to end with tantivy BM25: {summary(times)}; hybrid top-10 overlap with "
-        f"current {recall(after, before):.2f}"
-    )
 
 
 def recall_text(

@@ -63,6 +63,10 @@ def test_contains_answer_matches_whole_words_of_any_alternative() -> None:
     assert contains_answer(text, ["60%"])
     assert not contains_answer(text, ["Squid Games"])
     assert not contains_answer("in 2016 they voted", ["6"])  # a digit inside a number
+    assert not contains_answer("about 60 of them", ["6"])
+    assert contains_answer("six, or 6.", ["6"])
+    assert not contains_answer("they could not afford it", ["Ford"])
+    assert contains_answer("Saudi Arabian officials said", ["Saudi Arabia"])  # a word's stem
     assert not contains_answer(text, [""])
 
 

@@ -182,6 +182,11 @@ class Asker:
             if problem is not None:
                 return Check(False, 0.0, "citation", (problem,))
             evidence_parts.append(citation.quote)
+            # The headline names what the body calls "the country" or "the ministry": a name
+            # it holds is context, not an invention.
+            headline = f"{article.title.rstrip('.')}." if article.title else ""
+            if headline and headline not in evidence_parts:
+                evidence_parts.append(headline)
         return check_support(sentence.text, " ".join(evidence_parts))
 
     # 4b -----------------------------------------------------------------------------------

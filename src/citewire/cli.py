@@ -30,6 +30,7 @@ from citewire.render import (
     ingest_text,
     stats_text,
 )
+from citewire.write import Writer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -222,13 +223,17 @@ def _print_answer(answer: Answer, fmt: str, explain: bool) -> None:
 @click.option("--explain", is_flag=True, help="Show the candidates considered and why.")
 @click.option(
     "--writer",
-    type=click.Choice(["extractive", "openai"]),
+    type=click.Choice(["extractive", "openai", "llama"]),
     default="extractive",
     show_default=True,
-    help="extractive (no model) or openai (any OpenAI-compatible server).",
+    help="extractive (no model), openai (any OpenAI-compatible server) or llama (local GGUF).",
 )
 @click.option("--llm-url", envvar="CITEWIRE_LLM_BASE_URL", help="Base URL of the LLM server.")
-@click.option("--llm-model", envvar="CITEWIRE_LLM_MODEL", help="Model name on the LLM server.")
+@click.option(
+    "--llm-model",
+    envvar="CITEWIRE_LLM_MODEL",
+    help="Model name on the server; for --writer llama: smollm2, qwen1.5b or a .gguf path.",
+)
 @click.option("--k", "k", type=int, default=12, show_default=True, help="Passages of evidence.")
 @handle_errors
 def ask(
@@ -245,12 +250,16 @@ def ask(
     """Answer a question from the index: every sentence cited and checked."""
     when = parse_user_date(as_of, end_of_day=True) if as_of else None
     with Engine(home) as engine, contextlib.ExitStack() as stack:
-        chosen = None
+        chosen: Writer | None = None
         if writer == "openai":
             from citewire.llm import LLMConfig, OpenAIWriter
 
             config = LLMConfig.from_env(base_url=llm_url, model=llm_model)
             chosen = stack.enter_context(OpenAIWriter(config))
+        elif writer == "llama":
+            from citewire.local_llm import LlamaWriter
+
+            chosen = stack.enter_context(LlamaWriter(llm_model or "qwen1.5b"))
         answer = engine.ask(question, as_of=when, writer=chosen, k=k)
     _print_answer(answer, fmt, explain)
 

@@ -93,14 +93,22 @@ def normalise(text: str) -> str:
     return " ".join(_QUOTES.sub("", text).casefold().split())
 
 
+def answer_pattern(answer: str) -> re.Pattern[str] | None:
+    """The normalised answer, starting at a word start; it must also end a word only when it
+    ends in a digit. So "6" is not found in "2016" or "60", "Ford" not in "afford", while
+    "Saudi Arabia" is found in "Saudi Arabian officials" and "Ford" in "Fords"."""
+    needle = normalise(answer)
+    if not needle:
+        return None
+    end = r"(?!\d)" if needle[-1].isdigit() else ""
+    return re.compile(r"(?<!\w)" + re.escape(needle) + end)
+
+
 def contains_answer(text: str, alternatives: Sequence[str]) -> bool:
-    """Does ``text`` contain any of the accepted answers (normalised, whole words)?"""
+    """Does ``text`` contain any of the accepted answers (see ``answer_pattern``)?"""
     haystack = normalise(text)
-    for alternative in alternatives:
-        needle = normalise(alternative)
-        if needle and re.search(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", haystack):
-            return True
-    return False
+    patterns = (answer_pattern(a) for a in alternatives)
+    return any(p is not None and p.search(haystack) for p in patterns)
 
 
 def rgb_match(text: str, answer: Any) -> bool:
@@ -795,8 +803,8 @@ def _answer_bearing(
     texts = [(r["doc_id"], r.get("publish_date") or "", normalise(r["text"])) for r in records]
     out = []
     for q in questions:
+        patterns = [p for p in map(answer_pattern, q["answer_text"]) if p is not None]
         needles = [normalise(a) for a in q["answer_text"] if normalise(a)]
-        patterns = [re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)") for n in needles]
         bearing = {
             doc_id
             for doc_id, day, text in texts
@@ -892,7 +900,7 @@ def _run_realtimeqa(ctx: _Context) -> tuple[int, str, _Figures, list[str]]:
         f"{stats.articles} articles ({stats.passages} passages) ingested from "
         "articles_2022.jsonl; questions with a gold article, spread over the weeks; as_of = the "
         "question date, end of day UTC; 'contains' = an answer_text option in the shown "
-        "answer, normalised (case, quotes, whitespace), whole words"
+        "answer, normalised (case, quotes, whitespace), from a word start (see answer_pattern)"
     )
     return len(chosen), protocol, figures, notes
 

@@ -229,7 +229,7 @@ class Ingestor:
             if batch:
                 self._index_batch(batch, counts)
             if not self.options.dry_run:
-                self.store.sync_vectors()
+                self.store.sync_indexes()
         finally:
             if self._fetcher is not None:
                 self._fetcher.close()

@@ -2,7 +2,10 @@
 
 One file (``index.db``, WAL mode so a search can run while another process ingests) holds the
 articles, syndication groups, LSH band keys, passages, an FTS5 index for BM25, and every
-embedding (float16). The HNSW file beside it (``citewire.ann``) is a derived cache.
+embedding (float16). Two derived caches sit beside it once the index passes ``ann_min_passages``
+(``sync_indexes`` builds and updates both): the HNSW file (``citewire.ann``) for vectors and a
+tantivy directory (``citewire.lexical``) for BM25. Below that size FTS5 and exact vector search
+are fast enough and are the only paths.
 
 Schema changes are numbered migrations applied in order under ``PRAGMA user_version``.
 """
@@ -25,6 +28,7 @@ import numpy.typing as npt
 from citewire.ann import AnnIndex
 from citewire.codec import answer_from_dict, answer_to_dict
 from citewire.errors import StoreError
+from citewire.lexical import COMMIT_EVERY, LexicalBusy, LexicalIndex, LexicalReader
 from citewire.models import (
     Answer,
     AnswerSummary,
@@ -119,6 +123,10 @@ MIGRATIONS: tuple[str, ...] = (
 # below, it asks the HNSW index for more neighbours and filters them.
 EXACT_FILTER_MAX = 20_000
 DEFAULT_ANN_MIN = 20_000
+# An outlet filter is applied to the tantivy hits afterwards (in SQL), so ask for this many times
+# k; if fewer than k survive, FTS5 answers instead (exactly, if slowly).
+OUTLET_OVERSAMPLE = 10
+MAX_LEXICAL_CANDIDATES = 5_000
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -160,6 +168,7 @@ class SQLiteStore:
             raise StoreError(f"cannot open index {self.path}: {exc}") from exc
         self._check_model()
         self.ann = AnnIndex(self.path.with_name("vectors.faiss"), dim)
+        self.lexical = LexicalIndex(self.path.with_name("passages.tantivy"))
         self._ann_opened = False
         self._commits = 0
         self._exact_version: tuple[int, int] | None = None
@@ -396,8 +405,22 @@ class SQLiteStore:
     def keyword_search(
         self, terms: Sequence[str], k: int, filters: SearchFilters
     ) -> list[tuple[int, float]]:
+        """BM25 from the tantivy cache when there is one (merged with FTS5 over the passages
+        added since its last sync), else from FTS5 alone."""
         if not terms:
             return []
+        reader = self.lexical.reader()
+        if reader is not None:
+            found = self._lexical_search(reader, terms, k, filters)
+            if found is not None:
+                return found
+        return self._fts_search(terms, k, filters)
+
+    def _fts_search(
+        self, terms: Sequence[str], k: int, filters: SearchFilters, above: int = 0
+    ) -> list[tuple[int, float]]:
+        """FTS5 BM25 over the passages with id > ``above`` (a rowid range FTS5 seeks to, so the
+        delta above a sync costs what its size costs)."""
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         where, params = self._filter_sql(filters)
         join = " JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id"
@@ -405,16 +428,70 @@ class SQLiteStore:
             "SELECT f.rowid, bm25(passages_fts) AS score FROM passages_fts f"
             + (join if where else "")
             + " WHERE passages_fts MATCH ?"
+            + (" AND f.rowid > ?" if above else "")
             + where
             + " ORDER BY score LIMIT ?"
         )
+        args = [match, *([above] if above else []), *params, k]
         with self._lock:
             try:
-                rows = self.conn.execute(sql, [match, *params, k]).fetchall()
+                rows = self.conn.execute(sql, args).fetchall()
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"keyword search failed: {exc}") from exc
         # FTS5's bm25() is lower-is-better (negative); flip it so callers see higher-is-better.
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def _lexical_search(
+        self, reader: LexicalReader, terms: Sequence[str], k: int, filters: SearchFilters
+    ) -> list[tuple[int, float]] | None:
+        """The tantivy path, or None when FTS5 must answer instead.
+
+        1. tantivy's top hits, with the date range pushed into its query. It may still hold
+           passages deleted since its last sync (one tombstone each), so ask for that many more;
+           for an outlet filter ask for ``OUTLET_OVERSAMPLE`` times more.
+        2. SQL keeps the hits that still exist and pass every filter.
+        3. If fewer than k survive while tantivy had more to give, the answer is not complete:
+           return None (FTS5 then answers).
+        4. FTS5 searches the passages added since the sync; both lists are Okapi BM25 (k1 1.2,
+           b 0.75) over the same corpus statistics, so they merge by score. RRF would rank the
+           delta's best hit beside the cache's best even when it barely matches.
+        """
+        floor = reader.synced_upto
+        with self._lock:
+            pending, top = self.conn.execute(
+                "SELECT (SELECT count(*) FROM vector_tombstones), "
+                "(SELECT coalesce(max(id), 0) FROM passages)"
+            ).fetchone()
+        want = (k * OUTLET_OVERSAMPLE if filters.outlets else k) + int(pending)
+        want = min(want, max(k, MAX_LEXICAL_CANDIDATES))
+        try:
+            found = reader.search(terms, want, filters.since, filters.until)
+        except ValueError:  # an unreadable cache must not break search: it is only a cache
+            return None
+        # Hits above the floor are left by a sync killed before its sidecar: FTS5 has them.
+        below = [(pid, score) for pid, score in found if pid <= floor]
+        passing = self._passing([pid for pid, _ in below], filters)
+        hits = [(pid, score) for pid, score in below if pid in passing]
+        if len(hits) < k and len(found) >= want:
+            return None
+        if top > floor:
+            hits.extend(self._fts_search(terms, k, filters, above=floor))
+            hits.sort(key=lambda hit: -hit[1])
+        return hits[:k]
+
+    def _passing(self, ids: Sequence[int], filters: SearchFilters) -> set[int]:
+        """Which of ``ids`` are still stored and pass ``filters``."""
+        if not ids:
+            return set()
+        where, params = self._filter_sql(filters)
+        join = " JOIN articles a ON a.id = p.article_id" if where else ""
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT p.id FROM passages p{join} "
+                "WHERE p.id IN (SELECT value FROM json_each(?))" + where,
+                [json.dumps([int(i) for i in ids]), *params],
+            ).fetchall()
+        return {int(r[0]) for r in rows}
 
     def _open_ann(self) -> None:
         if not self._ann_opened:
@@ -538,18 +615,26 @@ class SQLiteStore:
             rows = self.conn.execute(f"SELECT id FROM passages WHERE id IN ({marks})", list(ids))
             return {int(r[0]) for r in rows}
 
-    def sync_vectors(self) -> None:
-        """Fold new embeddings into the HNSW file and drop deleted ones, once the index is big
-        enough for HNSW to pay off. Safe to interrupt: the database is untouched."""
+    def sync_indexes(self) -> None:
+        """Bring both derived caches up to date with the database: fold new passages into the
+        HNSW file (vectors) and the tantivy directory (BM25), and drop deleted ones, once the
+        index is big enough for them to pay off. Safe to interrupt: the database is untouched
+        and each cache records its progress only after writing it."""
         with self._lock:
-            total = int(self.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0])
+            embedded = int(self.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0])
+            stored = int(self.conn.execute("SELECT count(*) FROM passages").fetchone()[0])
             tombstones = [
                 int(r[0]) for r in self.conn.execute("SELECT passage_id FROM vector_tombstones")
             ]
+        self._sync_vectors(embedded, tombstones)
+        # A tombstone is dropped only once every cache has applied it.
+        if self._sync_lexical(stored, tombstones):
+            self._clear_tombstones(tombstones)
+
+    def _sync_vectors(self, total: int, tombstones: Sequence[int]) -> None:
         ann = AnnIndex(self.ann.path, self.dim)
         ann.open(writable=True)
         if total < self.ann_min_passages and not len(ann):
-            self._clear_tombstones(tombstones)
             return
         ann.mark_removed(sum(1 for t in tombstones if t <= ann.synced_upto))
         if ann.stale:
@@ -569,12 +654,45 @@ class SQLiteStore:
             ann.add(ids, vecs.reshape(len(rows), self.dim).astype(np.float32))
             floor = int(ids[-1])
         ann.save(floor, self.model)
-        self._clear_tombstones(tombstones)
         # Searches in this process now use the new file.
         self.ann, self._ann_opened = AnnIndex(self.ann.path, self.dim), False
         self._exact_version = None
         self._exact_ids = np.zeros(0, dtype=np.int64)
         self._exact_vecs = np.zeros((0, self.dim), dtype=np.float32)
+
+    def _sync_lexical(self, total: int, tombstones: Sequence[int]) -> bool:
+        """False when another process holds the tantivy writer (it is syncing): the tombstones
+        must then stay for the next sync."""
+        if total < self.ann_min_passages and not self.lexical.built:
+            return True
+        try:
+            writer = self.lexical.writer()
+        except LexicalBusy:
+            return False
+        try:
+            writer.delete(tombstones)
+            floor = writer.synced_upto
+            since_commit = 0
+            while True:  # in slices, committing now and then so a killed build resumes
+                with self._lock:
+                    rows = self.conn.execute(
+                        "SELECT p.id, p.text, a.published_at FROM passages p "
+                        "LEFT JOIN articles a ON a.id = p.article_id WHERE p.id > ? "
+                        "ORDER BY p.id LIMIT 20000",
+                        (floor,),
+                    ).fetchall()
+                if not rows:
+                    break
+                writer.add((int(r[0]), r[1], _dt(r[2])) for r in rows)
+                floor = int(rows[-1][0])
+                since_commit += len(rows)
+                if since_commit >= COMMIT_EVERY:
+                    writer.commit(floor)
+                    since_commit = 0
+            writer.commit(floor)
+        finally:
+            writer.close()
+        return True
 
     def _clear_tombstones(self, ids: Sequence[int]) -> None:
         if not ids:
@@ -661,6 +779,7 @@ class SQLiteStore:
                 p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file()
             )
             + self.ann.size_bytes()
+            + self.lexical.size_bytes()
         )
         return Stats(
             articles=articles,

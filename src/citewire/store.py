@@ -102,8 +102,9 @@ class Store(Protocol):
         """(passage id, cosine similarity) best first."""
         ...
 
-    def sync_vectors(self) -> None:
-        """Bring the approximate vector index up to date with the stored embeddings."""
+    def sync_indexes(self) -> None:
+        """Bring derived search indexes (approximate vectors, BM25) up to date with the stored
+        passages and embeddings; called at the end of every ingest."""
         ...
 
     # --- answers -------------------------------------------------------------------------------
