@@ -501,7 +501,7 @@ def _human_bytes(count: int) -> str:
 
 
 def _connect_error(exc: httpx.ConnectError, url: httpx.URL) -> FetchError:
-    cause = _root_cause(exc)
+    cause = root_cause(exc)
     if isinstance(cause, ConnectionRefusedError):
         return FetchError(
             "connection refused",
@@ -525,7 +525,7 @@ def _connect_error(exc: httpx.ConnectError, url: httpx.URL) -> FetchError:
     )
 
 
-def _root_cause(exc: BaseException) -> BaseException:
+def root_cause(exc: BaseException) -> BaseException:
     # httpx wraps httpcore's exception, which wraps the socket error: walk to the bottom.
     # httpcore chains implicitly (__context__), httpx explicitly (__cause__).
     seen: set[int] = set()

@@ -26,12 +26,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
 from citewire.chunk import split_sentences
 from citewire.errors import ConfigError, LLMError
+from citewire.fetch import root_cause
 from citewire.models import AnswerStatus, Check, Citation, Hit, Paragraph, Passage, Sentence
 from citewire.question import Question
 from citewire.retrieve import STOPWORDS
@@ -198,7 +199,7 @@ class ChatClient:
                 f"({TIMEOUT_ENV}) or use a smaller model",
             ) from None
         except httpx.ConnectError as exc:
-            if isinstance(_root_cause(exc), ConnectionRefusedError):
+            if isinstance(root_cause(exc), ConnectionRefusedError):
                 message = f"the LLM server at {self.config.base_url} refused the connection"
             else:
                 message = f"could not connect to the LLM server at {self.config.base_url} ({exc})"
@@ -302,16 +303,6 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    # httpx wraps httpcore's exception, which wraps the socket error: walk to the bottom.
-    seen: set[int] = set()
-    while id(exc) not in seen:
-        seen.add(id(exc))
-        inner = exc.__cause__ or exc.__context__
-        if inner is None:
-            break
-        exc = inner
-    return exc
 
 
 # --- 1. the prompt -------------------------------------------------------------------------
@@ -663,20 +654,26 @@ def draft_from_reply(reply: str, evidence: Sequence[Hit]) -> Draft:
 # --- the writer ----------------------------------------------------------------------------
 
 
-class OpenAIWriter:
-    """A ``Writer`` and ``Reviser`` backed by an OpenAI-compatible chat API."""
+class ChatWriter:
+    """What every chat-model writer shares: the prompt, the parser, and the notes.
 
-    def __init__(self, config: LLMConfig, client: ChatClient | None = None) -> None:
-        self.config = config
-        self.name = f"openai:{config.model}"
-        self._owns_client = client is None
-        self.client = client if client is not None else ChatClient(config)
+    Subclasses provide ``name``, ``close`` and ``_complete`` (one chat completion: the reply's
+    text and its finish reason, ``LLMError`` on any failure) and ``_cutoff`` (what limit a
+    ``finish_reason == "length"`` reply ran into, for the note).
+    """
+
+    name: str
+
+    def _complete(self, messages: Sequence[Message]) -> tuple[str, str | None]:
+        raise NotImplementedError
+
+    def _cutoff(self) -> str:
+        raise NotImplementedError
 
     def close(self) -> None:
-        if self._owns_client:
-            self.client.close()
+        raise NotImplementedError
 
-    def __enter__(self) -> OpenAIWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -705,12 +702,33 @@ class OpenAIWriter:
         return self._ask(build_revision_messages(question, evidence, failed), evidence)
 
     def _ask(self, messages: Sequence[Message], evidence: Sequence[Hit]) -> Draft:
-        result = self.client.complete(messages)
-        draft = draft_from_reply(result.text, evidence)
-        if result.finish_reason == "length":
+        text, finish_reason = self._complete(messages)
+        draft = draft_from_reply(text, evidence)
+        if finish_reason == "length":
             note = (
-                f"the model's answer was cut off at max_tokens ({self.config.max_tokens}); "
-                "its last sentence may be incomplete"
+                f"the model's answer was cut off at {self._cutoff()}; its last sentence may be "
+                "incomplete"
             )
             draft = Draft(draft.paragraphs, (*draft.notes, note), draft.explain, draft.status)
         return draft
+
+
+class OpenAIWriter(ChatWriter):
+    """A ``Writer`` and ``Reviser`` backed by an OpenAI-compatible chat API."""
+
+    def __init__(self, config: LLMConfig, client: ChatClient | None = None) -> None:
+        self.config = config
+        self.name = f"openai:{config.model}"
+        self._owns_client = client is None
+        self.client = client if client is not None else ChatClient(config)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    def _complete(self, messages: Sequence[Message]) -> tuple[str, str | None]:
+        result = self.client.complete(messages)
+        return result.text, result.finish_reason
+
+    def _cutoff(self) -> str:
+        return f"max_tokens ({self.config.max_tokens})"

@@ -43,16 +43,12 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import platformdirs
 
 from citewire.errors import ConfigError, LLMError, ModelError
-from citewire.llm import build_messages, build_revision_messages, draft_from_reply
-from citewire.models import AnswerStatus, Hit
-from citewire.question import Question
-from citewire.write import Draft
+from citewire.llm import ChatWriter, Message
 
 __all__ = [
     "LLAMA_CMAKE_ARGS",
@@ -394,7 +390,7 @@ def require_llama_cpp() -> None:
         )
 
 
-class LlamaWriter:
+class LlamaWriter(ChatWriter):
     """A ``Writer`` and ``Reviser`` that runs a GGUF model in-process with llama.cpp."""
 
     def __init__(
@@ -471,45 +467,11 @@ class LlamaWriter:
                 if callable(closer):
                     closer()
 
-    def __enter__(self) -> LlamaWriter:
-        return self
+    def _complete(self, messages: Sequence[Message]) -> tuple[str, str | None]:
+        return self.complete(messages)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- Writer / Reviser --
-
-    def write(self, question: Question, evidence: Sequence[Hit]) -> Draft:
-        if not evidence:
-            return Draft(
-                paragraphs=(),
-                status=AnswerStatus.INSUFFICIENT_EVIDENCE,
-                notes=("no passages to answer from; the model was not asked",),
-            )
-        return self._ask(build_messages(question, evidence), evidence)
-
-    def revise(
-        self, question: Question, evidence: Sequence[Hit], failed: Sequence[tuple[str, str]]
-    ) -> Draft:
-        if not failed or not evidence:
-            return Draft(paragraphs=())
-        return self._ask(build_revision_messages(question, evidence, failed), evidence)
-
-    def _ask(self, messages: Sequence[Mapping[str, str]], evidence: Sequence[Hit]) -> Draft:
-        text, finish_reason = self.complete(messages)
-        draft = draft_from_reply(text, evidence)
-        if finish_reason == "length":
-            note = (
-                f"the model's answer was cut off at max_tokens ({self.max_tokens}) or at the "
-                f"end of its context ({self.n_ctx} tokens); its last sentence may be incomplete"
-            )
-            draft = Draft(draft.paragraphs, (*draft.notes, note), draft.explain, draft.status)
-        return draft
+    def _cutoff(self) -> str:
+        return f"max_tokens ({self.max_tokens}) or the end of its context ({self.n_ctx} tokens)"
 
     def complete(self, messages: Sequence[Mapping[str, str]]) -> tuple[str, str | None]:
         """Run one chat completion: (the reply's text, its finish_reason). ``LLMError`` on any
