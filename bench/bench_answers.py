@@ -140,7 +140,8 @@ def main() -> int:
             for check in gate.checks:
                 mark = "ok  " if check.passed else "FAIL"
                 sign = ">=" if check.kind == "min" else "<="
-                print(f"gate {mark} {check.key} = {check.value} ({sign} {check.bound})")
+                value = "n/a" if check.value is None else f"{check.value:.3f}"
+                print(f"gate {mark} {check.key} = {value} ({sign} {check.bound})")
             failed |= not gate.passed
     if not args.no_bbc_probe and not args.check:
         print("\n" + bbc_probe(embedder))

@@ -203,7 +203,16 @@ def _report(value: float | None, corpus: dict[str, str], limit: int = 5) -> Eval
         Figure("citewire.decline_precision", "precision", 0.9, 4),
         Figure("citewire.support_shown", "support", 1.0, 40),
     )
-    return EvalReport("multihop_rag_sample500", "extractive", limit, 10, "p", figures, corpus)
+    return EvalReport(
+        "multihop_rag_sample500",
+        "extractive",
+        limit,
+        10,
+        "p",
+        figures,
+        corpus,
+        variant="facts only",
+    )
 
 
 def test_floors_pin_check_and_skip(tmp_path: Path) -> None:
@@ -228,6 +237,9 @@ def test_floors_pin_check_and_skip(tmp_path: Path) -> None:
 
     other_limit = check_floors(_report(0.6, hashes, limit=7), pinned)
     assert not other_limit.checked and "limit" in other_limit.reason
+    pinned["sets"]["multihop_rag_sample500"]["variant"] = "bbc_news distractors"
+    other_variant = check_floors(_report(0.6, hashes), pinned)
+    assert not other_variant.checked and "variant" in other_variant.reason
     (folder / "queries.jsonl").write_text('{"changed": true}\n')
     assert "differs" in str(gate_skip_reason("multihop_rag_sample500", tmp_path, pinned))
     changed = check_floors(_report(0.6, corpus_hashes("multihop_rag_sample500", tmp_path)), pinned)
@@ -559,9 +571,9 @@ def test_rgb_end_to_end(data_dir: Path, embedder: OnnxEmbedder) -> None:
     report = run_eval("rgb_en_fact", data_dir, limit=0, embedder=embedder)
     assert report.n_items == 5 and report.writer == "extractive"
     assert report.corpus.keys() == {"en_fact.jsonl"}
-    for figure in report.figures:
-        if figure.key.startswith(("citewire.", "baseline_")) and figure.unit == "share":
-            assert figure.n == 5 or "support" in figure.key, figure.key
+    for figure in report.figures:  # every per-condition figure counts the 5 items
+        if figure.key.startswith(("citewire.", "baseline_")) and figure.key.count(".") == 2:
+            assert figure.n == 5, figure.key
     assert _value(report, "citewire.clean.contains_true") >= 0.8  # 5/5 today
     assert _value(report, "citewire.clean.contains_fake") == 0.0
     assert _value(report, "citewire.counterfactual.contains_true") == 0.0
@@ -586,6 +598,7 @@ def test_multihop_end_to_end(data_dir: Path, embedder: OnnxEmbedder) -> None:
     assert _value(report, "citewire.decline_recall") >= 0.5  # 2/2 today
     assert _value(report, "citewire.support_shown") == 1.0
     assert "only the other queries' facts" in " ".join(report.notes)
+    assert report.variant == "facts only"
 
 
 def test_realtimeqa_end_to_end(data_dir: Path, embedder: OnnxEmbedder) -> None:
@@ -600,3 +613,19 @@ def test_realtimeqa_end_to_end(data_dir: Path, embedder: OnnxEmbedder) -> None:
     assert _value(report, "citewire.support_shown") == 1.0
     latency = report.figure("citewire.latency_p95")
     assert latency is not None and latency.n == 5 and latency.unit == "seconds"
+
+
+def test_cli_eval_on_fixture_set(data_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from citewire.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["eval", "rgb_en_fact", "--data", str(data_dir), "--limit", "2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    start = result.output.index("[")  # progress lines go to stderr, mixed in by CliRunner
+    (report,) = json.loads(result.output[start:])
+    assert report["set"] == "rgb_en_fact" and report["n_items"] == 2
+    bad = CliRunner().invoke(cli, ["eval", "no_such_set", "--data", str(data_dir)])
+    assert bad.exit_code == 1 and bad.output.startswith("Error:")

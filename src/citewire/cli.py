@@ -311,5 +311,49 @@ def show(answer_id: str, home: str | None, fmt: str, explain: bool) -> None:
     _print_answer(answer, fmt, explain)
 
 
+@cli.command(name="eval")
+@click.argument("sets", nargs=-1)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False),
+    default="../shared/data",
+    show_default=True,
+    help="Folder holding the benchmark sets (or one set's folder).",
+)
+@click.option("--limit", type=int, help="Questions per set (default: the set's default; 0: all).")
+@click.option(
+    "--reuse",
+    "reuse_home",
+    type=click.Path(file_okay=False),
+    help="An index whose stored vectors may be reused (read-only) to skip re-embedding.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@handle_errors
+def eval_command(
+    sets: tuple[str, ...],
+    data_dir: str,
+    limit: int | None,
+    reuse_home: str | None,
+    as_json: bool,
+) -> None:
+    """Score answers on public benchmark sets (rgb_en_fact, multihop_rag_sample500, realtimeqa).
+
+    Every index is built in a temporary folder; your own index is never touched.
+    """
+    from citewire.evaluate import SETS, report_text, run_eval
+
+    reports = []
+    for name in sets or SETS:
+        report = run_eval(
+            name, data_dir, limit=limit, home=reuse_home, progress=lambda m: click.echo(m, err=True)
+        )
+        reports.append(report)
+        if not as_json:
+            click.echo(report_text(report))
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
+
+
 def main() -> None:
     cli()

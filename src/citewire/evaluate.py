@@ -257,6 +257,9 @@ class EvalReport:
     notes: tuple[str, ...] = ()
     examples: tuple[Example, ...] = ()
     seconds: float = 0.0
+    # What else changes the figures besides limit and writer (e.g. multihop's distractors);
+    # floors are pinned per variant.
+    variant: str = ""
 
     def figure(self, key: str) -> Figure | None:
         return next((f for f in self.figures if f.key == key), None)
@@ -266,6 +269,7 @@ class EvalReport:
             "set": self.set_name,
             "writer": self.writer,
             "limit": self.limit,
+            "variant": self.variant,
             "n_items": self.n_items,
             "protocol": self.protocol,
             "figures": [
@@ -347,6 +351,7 @@ LABELS = {
     "citewire.leak": "answer still contains the gold answer (leak check)",
     "citewire.support_shown": "shown claim sentences whose citations pass check_support (re-run)",
     "citewire.support_drafted": "drafted claim sentences that passed before removal",
+    "citewire.question_claims": "shown claim sentences that are questions ('...?')",
     "citewire.latency_p50": "ask latency p50",
     "citewire.latency_p95": "ask latency p95",
     "citewire.answer_words": "mean words per answer (answered only)",
@@ -446,6 +451,7 @@ class _Run:
     shown_passed: int = 0
     drafted: int = 0
     drafted_passed: int = 0
+    question_claims: int = 0
     seconds: list[float] = field(default_factory=list)
     answer_words: list[int] = field(default_factory=list)
     topk_words: list[int] = field(default_factory=list)
@@ -467,6 +473,10 @@ class _Run:
         self.shown_passed += passed
         self.drafted += answer.sentences_checked
         self.drafted_passed += answer.sentences_passed
+        # A quoted question ("Which company ...?", e.g. from a news quiz) answers nothing.
+        self.question_claims += sum(
+            s.kind == "claim" and s.text.rstrip("\"”’' )").endswith("?") for s in answer.sentences
+        )
         if answer.status != AnswerStatus.INSUFFICIENT_EVIDENCE:
             self.answer_words.append(len(shown_text(answer).split()))
         self.topk_words.append(sum(len(h.passage.text.split()) for h in evidence))
@@ -490,6 +500,7 @@ class _Run:
     def common_figures(self, figures: _Figures, tag: str = "") -> None:
         figures.share("citewire.support_shown", self.shown_passed, self.shown, tag)
         figures.share("citewire.support_drafted", self.drafted_passed, self.drafted, tag)
+        figures.share("citewire.question_claims", self.question_claims, self.shown, tag)
         for q in (50, 95):
             latency = percentile(self.seconds, q)
             figures.value(f"citewire.latency_p{q}", latency, len(self.seconds), "seconds", tag)
@@ -970,11 +981,13 @@ def run_eval(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"citewire-eval-{set_name}-") as tmp:
         ctx = _Context(folder, limit, cached, run, Path(tmp), say)
+        variant = ""
         if set_name == "rgb_en_fact":
             n, protocol, figures, notes = _run_rgb(ctx)
         elif set_name == "multihop_rag_sample500":
             bbc = folder.parent / "bbc_news" / "articles.jsonl"
             distractors = bbc if home is not None and bbc.is_file() else None
+            variant = "bbc_news distractors" if distractors else "facts only"
             n, protocol, figures, notes = _run_multihop(ctx, distractors)
         else:
             n, protocol, figures, notes = _run_realtimeqa(ctx)
@@ -998,6 +1011,7 @@ def run_eval(
         notes=tuple(notes),
         examples=tuple(run.examples),
         seconds=time.perf_counter() - started,
+        variant=variant,
     )
 
 
@@ -1080,7 +1094,7 @@ def check_floors(report: EvalReport, pinned: Mapping[str, Any]) -> GateResult:
     for name, digest in entry["files"].items():
         if report.corpus.get(name) != digest:
             return GateResult(report.set_name, False, f"{name} absent or changed (sha256)")
-    for setting in ("limit", "writer"):
+    for setting in ("limit", "writer", "variant"):
         if entry.get(setting) != getattr(report, setting):
             return GateResult(
                 report.set_name,
@@ -1113,6 +1127,7 @@ def pin_floors(reports: Sequence[EvalReport], margin: float = FLOOR_MARGIN) -> d
             "files": dict(report.corpus),
             "limit": report.limit,
             "writer": report.writer,
+            "variant": report.variant,
             "floors": floors,
         }
     return {

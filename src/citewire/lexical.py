@@ -148,14 +148,20 @@ class LexicalIndex:
         self.path = path
         self.meta_path = path.with_name(path.name + ".json")
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int, int] | None = None
+        self._seen: bytes | None = None
         self._reader: LexicalReader | None = None
 
-    def read_meta(self) -> dict[str, object] | None:
+    def _sidecar(self) -> bytes | None:
+        try:
+            return self.meta_path.read_bytes()
+        except OSError:
+            return None
+
+    def read_meta(self, raw: bytes | None = None) -> dict[str, object] | None:
         """The sidecar, if it describes a usable index of this schema version."""
         try:
-            data = json.loads(self.meta_path.read_text())
-        except (OSError, ValueError):
+            data = json.loads(raw if raw is not None else self._sidecar() or b"")
+        except ValueError:
             return None
         if not isinstance(data, dict) or data.get("version") != SCHEMA_VERSION:
             return None
@@ -168,21 +174,19 @@ class LexicalIndex:
         return self.read_meta() is not None
 
     def reader(self) -> LexicalReader | None:
-        """The current view, reopened whenever a sync has rewritten the sidecar (a stat per
-        call), so a long-running process follows syncs made by others."""
-        try:
-            st = self.meta_path.stat()
-            stamp: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except OSError:
-            stamp = None
+        """The current view, reopened whenever a sync has rewritten the sidecar, so that a
+        long-running process follows syncs made by others. Reading the ~60-byte sidecar costs
+        microseconds; each commit changes it (its opstamp), even one that only deletes."""
+        raw = self._sidecar()
         with self._lock:
-            if stamp != self._stamp:
-                self._stamp = stamp
-                self._reader = self._open_reader()
+            if raw != self._seen:
+                self._seen = raw
+                self._reader = self._open_reader(raw)
             return self._reader
 
-    def _open_reader(self) -> LexicalReader | None:
-        meta = self.read_meta()  # first the sidecar, then the searcher: see the module docstring
+    def _open_reader(self, raw: bytes | None) -> LexicalReader | None:
+        # First the sidecar, then the searcher: see 3. in the module docstring.
+        meta = self.read_meta(raw) if raw is not None else None
         if meta is None:
             return None
         try:
@@ -249,10 +253,12 @@ class LexicalWriter:
         """Publish everything added or deleted so far, then record ``synced_upto``."""
         if not self._dirty and synced_upto == self.synced_upto:
             return
-        self._writer.commit()
+        opstamp = self._writer.commit()
         meta = self.index.meta_path
         tmp = meta.with_name(meta.name + ".tmp")
-        tmp.write_text(json.dumps({"version": SCHEMA_VERSION, "synced_upto": synced_upto}))
+        tmp.write_text(
+            json.dumps({"version": SCHEMA_VERSION, "synced_upto": synced_upto, "opstamp": opstamp})
+        )
         os.replace(tmp, meta)
         self.synced_upto, self._dirty = synced_upto, False
 

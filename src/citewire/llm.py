@@ -303,8 +303,6 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-
-
 # --- 1. the prompt -------------------------------------------------------------------------
 
 NOT_IN_SOURCES = "The sources do not say."

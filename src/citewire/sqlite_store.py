@@ -126,7 +126,7 @@ DEFAULT_ANN_MIN = 20_000
 # An outlet filter is applied to the tantivy hits afterwards (in SQL), so ask for this many times
 # k; if fewer than k survive, FTS5 answers instead (exactly, if slowly).
 OUTLET_OVERSAMPLE = 10
-MAX_LEXICAL_CANDIDATES = 5_000
+MAX_LEXICAL_CANDIDATES = 2_000
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -395,11 +395,15 @@ class SQLiteStore:
             params.append(_iso(filters.until))
         if filters.outlets:
             # A syndicated story matches an outlet filter if any outlet in its group carried it.
-            marks = ",".join("?" * len(filters.outlets))
+            # COLLATE NOCASE (not lower(outlet)) so the articles_outlet index answers: a scan
+            # reads every article's text to reach its outlet column, ~330 ms at 190k articles.
+            names = list(dict.fromkeys(v for o in filters.outlets for v in (o, o.lower())))
+            marks = ",".join("?" * len(names))
             clauses.append(
-                f"a.group_id IN (SELECT group_id FROM articles WHERE lower(outlet) IN ({marks}))"
+                "a.group_id IN (SELECT group_id FROM articles "
+                f"WHERE outlet COLLATE NOCASE IN ({marks}))"
             )
-            params.extend(o.lower() for o in filters.outlets)
+            params.extend(names)
         return (" AND " + " AND ".join(clauses) if clauses else ""), params
 
     def keyword_search(
