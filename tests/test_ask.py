@@ -191,3 +191,44 @@ def test_consistent_premise_is_not_flagged(loaded: Engine) -> None:
     )
     assert answer.status == AnswerStatus.ANSWERED
     assert all(p.role != "premise" for p in answer.paragraphs)
+
+
+def test_undated_sources_count_only_without_an_as_of_date(engine: Engine, tmp_path: Path) -> None:
+    record = {
+        "title": "Harbour ferry terminal delayed",
+        "text": "The harbour authority said the new ferry terminal would open two years late "
+        "because of a dispute with the builders over rising costs.",
+    }
+    engine.ingest([str(write_jsonl(tmp_path / "undated.jsonl", [record]))])
+    answer = engine.ask("Why is the ferry terminal delayed?")
+    assert answer.status == AnswerStatus.ANSWERED
+    assert any("no publication date" in n for n in answer.notes)
+    dated = engine.ask("Why is the ferry terminal delayed?", as_of=parse_user_date("2030-01-01"))
+    assert dated.status == AnswerStatus.INSUFFICIENT_EVIDENCE
+
+
+def test_same_numbers_in_different_frames_are_no_disagreement(
+    engine: Engine, tmp_path: Path
+) -> None:
+    records = [
+        {
+            "url": "https://a.example/medals",
+            "title": "Norway tops the medal table",
+            "text": "Norway collected 39 medals at the 2018 winter games, a record for a single "
+            "games.",
+            "published": "2018-02-26",
+            "outlet": "Nordic Sport",
+        },
+        {
+            "url": "https://b.example/history",
+            "title": "A look back at Vancouver",
+            "text": "In 2010 the United States led the medal count with 37 medals, ahead of "
+            "Germany and Canada.",
+            "published": "2018-02-20",
+            "outlet": "Games Weekly",
+        },
+    ]
+    engine.ingest([str(write_jsonl(tmp_path / "medals.jsonl", records))])
+    answer = engine.ask("How many medals did Norway collect at the 2018 winter games?")
+    assert answer.status == AnswerStatus.ANSWERED
+    assert all(p.role != "disagreement" for p in answer.paragraphs)

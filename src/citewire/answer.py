@@ -37,7 +37,7 @@ from citewire.models import (
 from citewire.question import Question, analyse
 from citewire.retrieve import Retriever
 from citewire.store import Store
-from citewire.verify import check_citation_span, check_support, quote_hash
+from citewire.verify import check_citation_span, check_support, contradictions, quote_hash
 from citewire.write import Draft, Reviser, Writer
 
 EVIDENCE_K = 12
@@ -46,15 +46,6 @@ RELATED_K = 5
 # thing; a fact mismatch between unrelated sentences means nothing.
 PREMISE_SIMILARITY = 0.6
 PREMISE_CANDIDATES = 3
-
-
-def _contradictions(result: Check) -> list[str]:
-    """Reasons that mean "the source says something else", not merely "the source is silent":
-    a different number or date (the reason quotes what the text says instead), or a negation
-    flip."""
-    if result.passed:
-        return []
-    return [r for r in result.reasons if "(it says" in r or r.startswith("negation")]
 
 
 class Asker:
@@ -67,12 +58,20 @@ class Asker:
         self.fallback = fallback
 
     def ask(self, text: str, as_of: datetime | None = None, k: int = EVIDENCE_K) -> Answer:
-        as_of = (as_of or datetime.now(UTC)).astimezone(UTC)
+        # Without an explicit as-of date, undated articles (archives often carry none) count as
+        # evidence; with one, only what is known to be published by then does.
+        filters = SearchFilters(until=as_of or datetime.now(UTC), include_undated=as_of is None)
+        as_of = filters.until
+        assert as_of is not None
         question = analyse(text, as_of)
-        evidence = self.retriever.search(
-            question.text, k=k, filters=SearchFilters(until=as_of), per_group=2
-        )
+        evidence = self.retriever.search(question.text, k=k, filters=filters, per_group=2)
         notes: list[str] = []
+        undated = {h.article.id for h in evidence if h.article.published_at is None}
+        if undated:
+            notes.append(
+                f"{len(undated)} of the sources read carry no publication date; they are used "
+                "because no --as-of date was given."
+            )
         if not evidence:
             return self._insufficient(
                 question,
@@ -197,10 +196,12 @@ class Asker:
         Only explicit statements in the question are examined; presuppositions inside a
         question sentence ("Why did X accept…?") are not parsed.
         """
+        # A statement is a sentence the asker ended with a full stop or "!"; a bare phrase
+        # ("Super Bowl 2021 location") is a search, not a claim.
         statements = [
             question.text[s:e]
             for s, e in split_sentences(question.text)
-            if not question.text[s:e].rstrip("\"”’' )").endswith("?")
+            if question.text[s:e].rstrip("\"”’' )").endswith((".", "!"))
             and len(question.text[s:e].split()) >= 4
         ]
         if not statements:
@@ -209,6 +210,7 @@ class Asker:
             (hit, hit.passage.start + s, hit.passage.start + e)
             for hit in evidence
             for s, e in split_sentences(hit.passage.text)
+            if not hit.passage.text[s:e].rstrip("\"”’' )").endswith("?")  # asks, not says
         ]
         if not spans:
             return None
@@ -221,7 +223,7 @@ class Asker:
             for best in np.argsort(-sims)[:PREMISE_CANDIDATES].tolist():
                 if float(sims[best]) < PREMISE_SIMILARITY:
                     break
-                conflicts = _contradictions(check_support(statement, texts[best]))
+                conflicts = contradictions(check_support(statement, texts[best]))
                 if conflicts:
                     hit, start, end = spans[best]
                     sentences += self._premise_sentences(statement, conflicts[0], hit, start, end)

@@ -32,7 +32,8 @@ from citewire.embed import Embedder
 from citewire.models import AnswerStatus, Citation, Decision, Hit, Paragraph, Sentence
 from citewire.question import ATTRIBUTION, CUES, Question
 from citewire.render import date_label
-from citewire.verify import facts, quote_hash
+from citewire.retrieve import STOPWORDS
+from citewire.verify import check_support, contradictions, quote_hash
 from citewire.write import Draft
 
 MAX_SENTENCES = 6
@@ -47,6 +48,11 @@ MIN_SIMILARITY = 0.35
 MIN_TERM_RECALL = 0.4
 TOP_FOR_COVERAGE = 5
 REDUNDANT_COSINE = 0.86
+# Disagreement: two sentences must be about the same thing before a fact mismatch between them
+# means anything (a clean set's "39 medals in 2018" vs "37 medals in 2010" is no conflict).
+DISAGREEMENT_POOL = 40
+DISAGREEMENT_COSINE = 0.75
+SAME_FRAME = 0.5
 REDUNDANT_JACCARD = 0.6
 
 _DANGLING = re.compile(
@@ -232,20 +238,27 @@ class ExtractiveWriter:
     def _disagreements(
         self, chosen: list[_Candidate], ranked: list[_Candidate]
     ) -> list[tuple[_Candidate, _Candidate]]:
+        """Pairs of sentences from different articles that report the same thing (same
+        wording once numbers and names are set aside, close in meaning) but contradict each
+        other on a checkable fact (a number, a date, a negation)."""
         pairs: list[tuple[_Candidate, _Candidate]] = []
-        pool = ranked[:40]
+        seen: set[frozenset[tuple[str, int]]] = set()
+        pool = ranked[:DISAGREEMENT_POOL]
         for a in chosen:
-            a_numbers = {q.value for q in facts(a.text).numbers}
-            if not a_numbers:
-                continue
             for b in pool:
-                if b.hit.article.group_id == a.hit.article.group_id or b is a:
+                if b is a or b.hit.article.id == a.hit.article.id:
+                    continue
+                key = frozenset({(a.hit.article.id, a.start), (b.hit.article.id, b.start)})
+                if key in seen:
                     continue
                 assert a.vector is not None and b.vector is not None
-                if float(a.vector @ b.vector) < 0.8:
+                if float(a.vector @ b.vector) < DISAGREEMENT_COSINE:
                     continue
-                b_numbers = {q.value for q in facts(b.text).numbers}
-                if b_numbers and b_numbers != a_numbers:
+                frame_a, frame_b = _frame(a.text), _frame(b.text)
+                if not frame_a or len(frame_a & frame_b) / len(frame_a | frame_b) < SAME_FRAME:
+                    continue
+                if contradictions(check_support(a.text, b.text)):
+                    seen.add(key)
                     pairs.append((a, b))
                     break
         return pairs
@@ -275,21 +288,26 @@ class ExtractiveWriter:
         for a, b in disagreements:
             first, second = sorted((a, b), key=_when)
             newer = second.hit.article
+            when = (
+                Sentence(
+                    f"The second account is the more recent one "
+                    f"({newer.outlet or 'unknown outlet'}, "
+                    f"{date_label(newer.published_at, newer.date_precision)}).",
+                    kind="connective",
+                )
+                if _when(second) > _when(first)
+                else Sentence("Both accounts carry the same date.", kind="connective")
+            )
             paragraphs.append(
                 Paragraph(
                     (
                         Sentence(
-                            "The sources give different figures here, so both are quoted.",
+                            "The sources disagree here, so both accounts are quoted.",
                             kind="connective",
                         ),
                         _sentence(first),
                         _sentence(second),
-                        Sentence(
-                            f"The second account is the more recent one "
-                            f"({newer.outlet or 'unknown outlet'}, "
-                            f"{date_label(newer.published_at, newer.date_precision)}).",
-                            kind="connective",
-                        ),
+                        when,
                     ),
                     role="disagreement",
                 )
@@ -313,6 +331,16 @@ def _sentence(cand: _Candidate) -> Sentence:
 def _when(cand: _Candidate) -> datetime:
     # Undated articles sort first: "the more recent one" is only said of a dated report.
     return cand.hit.article.published_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _frame(text: str) -> set[str]:
+    """The sentence's content words with numbers and names set aside: what it is *about*, so
+    that "cut imports by 40 per cent" and "cut imports by 60 per cent" share a frame."""
+    return {
+        _stem(w)
+        for w in _WORD.findall(text)
+        if not w[0].isupper() and not any(ch.isdigit() for ch in w) and w.lower() not in STOPWORDS
+    }
 
 
 def _overlaps(a: _Candidate, b: _Candidate) -> bool:

@@ -78,6 +78,8 @@ class SearchFilters:
     since: datetime | None = None
     until: datetime | None = None
     outlets: tuple[str, ...] = ()
+    # Undated articles cannot be placed in time; a date filter drops them unless this is set.
+    include_undated: bool = False
 
     @property
     def active(self) -> bool:

@@ -387,11 +387,12 @@ class SQLiteStore:
     def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
+        undated = " OR a.published_at IS NULL" if filters.include_undated else ""
         if filters.since is not None:
-            clauses.append("a.published_at >= ?")
+            clauses.append(f"(a.published_at >= ?{undated})")
             params.append(_iso(filters.since))
         if filters.until is not None:
-            clauses.append("a.published_at <= ?")
+            clauses.append(f"(a.published_at <= ?{undated})")
             params.append(_iso(filters.until))
         if filters.outlets:
             # A syndicated story matches an outlet filter if any outlet in its group carried it.

@@ -80,6 +80,7 @@ __all__ = [
     "Quantity",
     "check_citation_span",
     "check_support",
+    "contradictions",
     "facts",
     "quote_hash",
 ]
@@ -126,6 +127,15 @@ class Facts:
 def quote_hash(text: str) -> str:
     """sha256 hex of the UTF-8 text: the one definition, used to make and to re-check citations."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def contradictions(result: Check) -> list[str]:
+    """The reasons of a failed check that mean "the text says something else", not merely "the
+    text is silent": a different number or date (the reason quotes what the text says instead),
+    or a negation flip."""
+    if result.passed:
+        return []
+    return [r for r in result.reasons if "(it says" in r or r.startswith("negation")]
 
 
 def check_citation_span(article_text: str, citation: Citation) -> str | None:
