@@ -232,3 +232,23 @@ def test_same_numbers_in_different_frames_are_no_disagreement(
     answer = engine.ask("How many medals did Norway collect at the 2018 winter games?")
     assert answer.status == AnswerStatus.ANSWERED
     assert all(p.role != "disagreement" for p in answer.paragraphs)
+
+
+def test_a_syndicated_copy_with_a_changed_figure_is_not_hidden(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from tests.support.corpus import SYNDICATED_COPY, WIRE_STORY
+
+    records = articles()[:2]
+    # The copy changes the wire story's figure: grouped as the same story, yet it disagrees.
+    records[1] = {**records[1], "text": SYNDICATED_COPY.replace("40 percent", "65 percent")}
+    assert "65 percent" in records[1]["text"] and "40 per cent" in WIRE_STORY
+    report = engine.ingest([str(write_jsonl(tmp_path / "copy.jsonl", records))])
+    assert report.near_duplicates == 1
+    hits = engine.search("blockade cut fuel imports percent", k=5)
+    assert any("65 percent" in h.passage.text for h in hits)
+    answer = engine.ask("By how much did the blockade cut Veloria's fuel imports?")
+    disputes = [p for p in answer.paragraphs if p.role == "disagreement"]
+    assert disputes, answer_text(answer)
+    quoted = " ".join(s.text for s in disputes[0].sentences)
+    assert "40 per cent" in quoted and "65 percent" in quoted

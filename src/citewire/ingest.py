@@ -19,6 +19,7 @@ import glob
 import hashlib
 import io
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,8 +28,14 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from citewire.chunk import make_passages
-from citewire.dedup import NEAR_DUPLICATE_THRESHOLD, content_hash, fingerprint, similarity
+from citewire.chunk import make_passages, split_sentences
+from citewire.dedup import (
+    NEAR_DUPLICATE_THRESHOLD,
+    content_hash,
+    fingerprint,
+    normalize_text,
+    similarity,
+)
 from citewire.embed import Embedder
 from citewire.errors import CitewireError, ExtractError, FetchError, SourceError
 from citewire.extract import (
@@ -43,6 +50,7 @@ from citewire.extract import (
 from citewire.fetch import Fetcher, FetchPolicy
 from citewire.models import Article, Document, IngestFailure, IngestReport
 from citewire.store import NewPassage, Store
+from citewire.verify import check_support
 
 # Extensions taken from a folder; a file named explicitly is always tried (by sniffing).
 KNOWN_EXTENSIONS = frozenset(
@@ -66,6 +74,9 @@ KNOWN_EXTENSIONS = frozenset(
 )
 MAX_FILE_BYTES = 64 * 2**20  # one HTML/PDF/text file; JSONL is streamed and has no total cap
 MAX_LINE_BYTES = 16 * 2**20
+# Word-set Jaccard above which a copy's sentence is compared fact by fact with the original's.
+CLOSE_VARIANT = 0.6
+MIN_NOVEL_WORDS = 8
 TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid")
 
 
@@ -156,6 +167,52 @@ def canonical_url(url: str | None) -> str | None:
         ]
     )
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
+
+
+def novel_spans(text: str, original: str, max_words: int = 140) -> list[tuple[int, int]]:
+    """Runs of consecutive sentences of ``text`` that ``original`` does not already say, as
+    passage spans into ``text``.
+
+    A sentence is already said when the original holds it (after normalising case, spacing,
+    quotes and dashes), or holds a close variant that supports it: copy-edits ("said that it"
+    / "said it", "per cent" / "percent") are not news, a changed figure is.
+    """
+    spans = split_sentences(original)
+    known = {normalize_text(original[s:e]) for s, e in spans}
+    originals = [(original[s:e], _word_set(original[s:e])) for s, e in spans]
+    runs: list[tuple[int, int]] = []
+    words = 0
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        if normalize_text(sentence) in known or _said_before(sentence, originals):
+            words = 0
+            runs.append((-1, -1))  # a break between runs
+            continue
+        length = len(sentence.split())
+        if runs and runs[-1][0] >= 0 and words + length <= max_words:
+            runs[-1] = (runs[-1][0], end)
+            words += length
+        else:
+            runs.append((start, end))
+            words = length
+    # A run shorter than a plain sentence is a headline, dateline or caption line, not news.
+    return [(s, e) for s, e in runs if s >= 0 and len(text[s:e].split()) >= MIN_NOVEL_WORDS]
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in re.findall(r"[^\W_]+", text))
+
+
+def _said_before(sentence: str, originals: list[tuple[str, frozenset[str]]]) -> bool:
+    words = _word_set(sentence)
+    if not words:
+        return True
+    best, best_overlap = "", 0.0
+    for text, other in originals:
+        overlap = len(words & other) / len(words | other) if other else 0.0
+        if overlap > best_overlap:
+            best, best_overlap = text, overlap
+    return best_overlap >= CLOSE_VARIANT and check_support(sentence, best).passed
 
 
 def article_id(url: str | None, text_hash: str) -> str:
@@ -439,7 +496,19 @@ class Ingestor:
         article = replace(article, group_id=group)
         self.store.put_article(article, prints.signature, prints.bands)
         if group != aid:
-            return None  # a copy of a story already indexed: no passages of its own
+            # A copy of a story already indexed. Its shared text is the group's one source; what
+            # only this copy says (an edited figure, a local paragraph) is indexed as passages of
+            # its own, so a changed fact is never silently hidden behind the original.
+            canonical = self.store.get_article(group)
+            if canonical is None or text_hash == canonical.content_hash:
+                return None
+            novel = novel_spans(text, canonical.text)
+            if not novel:
+                return None
+            return article, [
+                NewPassage(seq, start, end, text[start:end])
+                for seq, (start, end) in enumerate(novel)
+            ]
         self.store.ensure_group(aid, aid)
         passages = [
             NewPassage(seq, start, end, text[start:end])
