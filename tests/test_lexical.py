@@ -280,7 +280,9 @@ def test_date_filters_pushed_into_tantivy(store: SQLiteStore) -> None:
             since=datetime(2024, 4, 1, tzinfo=UTC),
             until=datetime(2024, 4, 30, 23, 59, 59, 999999, tzinfo=UTC),
         ),
+        SearchFilters(until=datetime(2024, 3, 1, tzinfo=UTC), include_undated=True),
     )
+    undated_seen = False
     for filters in windows:
         for query in QUERIES:
             terms = query_terms(query)
@@ -289,9 +291,13 @@ def test_date_filters_pushed_into_tantivy(store: SQLiteStore) -> None:
             assert_agrees(store, query, filters)
             for p in store.passages(got).values():
                 published = store.get_article(p.article_id).published_at  # type: ignore[union-attr]
-                assert published is not None  # undated articles never pass a date filter
+                if published is None:
+                    assert filters.include_undated
+                    undated_seen = True
+                    continue
                 assert filters.since is None or published >= filters.since
                 assert filters.until is None or published <= filters.until
+    assert undated_seen
     # The range is in the tantivy query itself, not only in the SQL check afterwards.
     reader = store.lexical.reader()
     assert reader is not None
@@ -301,6 +307,9 @@ def test_date_filters_pushed_into_tantivy(store: SQLiteStore) -> None:
         store.get_article(p.article_id).published_at >= since  # type: ignore[operator, union-attr]
         for p in store.passages(found).values()
     )
+    terms = query_terms("ceasefire blockade")
+    both = ids(reader.search(terms, 1000, since=since, include_undated=True))
+    assert set(found) < set(both)
 
 
 def test_outlet_filters(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,7 +35,7 @@ import tantivy
 from tantivy import FieldType, Occur, Query
 
 # Bump when the schema or the tokenizer changes: a sidecar with another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOKENIZER = "citewire_en"
 # Per sync, tantivy's indexing memory (split between its threads) and how often a long build
 # commits (and records progress), so that a killed million-passage build resumes.
@@ -45,6 +45,9 @@ COMMIT_EVERY = 250_000
 _DELETE_BATCH = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MIN_I64, _MAX_I64 = -(2**63), 2**63 - 1
+# ``published_us`` of an undated article: below every real date, and outside every range a
+# filter builds, so it matches only when a filter asks for undated articles too.
+UNDATED = _MIN_I64
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -70,8 +73,7 @@ def _schema() -> tantivy.Schema:
     # id silently match nothing on a u64 field.
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
     builder.add_text_field("text", stored=False, tokenizer_name=TOKENIZER)
-    # Microseconds since the epoch (UTC); absent for undated articles, which a date range then
-    # excludes, as SQL's comparison with NULL does.
+    # Microseconds since the epoch (UTC); ``UNDATED`` for undated articles.
     builder.add_integer_field("published_us", indexed=True, fast=True)
     return builder.build()
 
@@ -100,12 +102,14 @@ class LexicalReader:
         k: int,
         since: datetime | None = None,
         until: datetime | None = None,
+        include_undated: bool = False,
     ) -> list[tuple[int, float]]:
         """(passage id, BM25 score) best first for an OR of ``terms``, as FTS5's
-        ``"t1" OR "t2"``: a term that tokenizes to several words is a phrase. Hits above
-        ``synced_upto`` may appear (see 2. and 3. in the module docstring): the caller drops
-        them."""
-        query = _query(terms, since, until)
+        ``"t1" OR "t2"``: a term that tokenizes to several words is a phrase. With ``since`` or
+        ``until``, only passages of articles published in that range (both ends included), and
+        of undated ones if ``include_undated``. Hits above ``synced_upto`` may appear (see 2.
+        and 3. in the module docstring): the caller drops them."""
+        query = _query(terms, since, until, include_undated)
         if query is None or k < 1:
             return []
         # count=False: counting every match would score every posting and defeat block-max WAND.
@@ -114,7 +118,7 @@ class LexicalReader:
 
 
 def _query(
-    terms: Sequence[str], since: datetime | None, until: datetime | None
+    terms: Sequence[str], since: datetime | None, until: datetime | None, include_undated: bool
 ) -> tantivy.Query | None:
     clauses: list[tuple[Occur, Query]] = []
     for term in terms:
@@ -132,9 +136,12 @@ def _query(
         SCHEMA,
         "published_us",
         FieldType.Integer,
-        epoch_micros(since) if since is not None else _MIN_I64,
+        epoch_micros(since) if since is not None else UNDATED + 1,
         epoch_micros(until) if until is not None else _MAX_I64,
     )
+    if include_undated:
+        undated = Query.term_query(SCHEMA, "published_us", UNDATED)
+        dates = Query.boolean_query([(Occur.Should, dates), (Occur.Should, undated)])
     # The range only filters: a constant 0 keeps the scores pure BM25, comparable with FTS5's.
     return Query.boolean_query(
         [(Occur.Must, words), (Occur.Must, Query.const_score_query(dates, 0.0))]
@@ -244,8 +251,8 @@ class LexicalWriter:
             doc = tantivy.Document()
             doc.add_integer("id", passage_id)
             doc.add_text("text", text)
-            if published_at is not None:
-                doc.add_integer("published_us", epoch_micros(published_at))
+            published = epoch_micros(published_at) if published_at is not None else UNDATED
+            doc.add_integer("published_us", published)
             self._writer.add_document(doc)
             self._dirty = True
 

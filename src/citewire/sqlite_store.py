@@ -470,7 +470,9 @@ class SQLiteStore:
         want = (k * OUTLET_OVERSAMPLE if filters.outlets else k) + int(pending)
         want = min(want, max(k, MAX_LEXICAL_CANDIDATES))
         try:
-            found = reader.search(terms, want, filters.since, filters.until)
+            found = reader.search(
+                terms, want, filters.since, filters.until, filters.include_undated
+            )
         except ValueError:  # an unreadable cache must not break search: it is only a cache
             return None
         # Hits above the floor are left by a sync killed before its sidecar: FTS5 has them.
@@ -481,7 +483,8 @@ class SQLiteStore:
             return None
         if top > floor:
             hits.extend(self._fts_search(terms, k, filters, above=floor))
-            hits.sort(key=lambda hit: -hit[1])
+        # Equal scores (syndicated copies) in id order, whatever segment tantivy put them in.
+        hits.sort(key=lambda hit: (-hit[1], hit[0]))
         return hits[:k]
 
     def _passing(self, ids: Sequence[int], filters: SearchFilters) -> set[int]:
