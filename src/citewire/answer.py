@@ -58,11 +58,12 @@ class Asker:
         self.fallback = fallback
 
     def ask(self, text: str, as_of: datetime | None = None, k: int = EVIDENCE_K) -> Answer:
-        # Without an explicit as-of date, undated articles (archives often carry none) count as
-        # evidence; with one, only what is known to be published by then does.
-        filters = SearchFilters(until=as_of or datetime.now(UTC), include_undated=as_of is None)
-        as_of = filters.until
-        assert as_of is not None
+        # Without an explicit as-of date the answer is as of now and every article counts,
+        # undated ones included (archives often carry no dates); no filter is applied, which
+        # also keeps the fast unfiltered search paths. With one, only what is known to be
+        # published by then counts.
+        filters = SearchFilters(until=as_of) if as_of is not None else SearchFilters()
+        as_of = as_of or datetime.now(UTC)
         question = analyse(text, as_of)
         evidence = self.retriever.search(question.text, k=k, filters=filters, per_group=2)
         notes: list[str] = []
