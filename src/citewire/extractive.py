@@ -108,7 +108,13 @@ class ExtractiveWriter:
         # Long questions restate background ("X says…; Y threatens…"): no single sentence holds
         # all their words, so word coverage is measured over the best few sentences together.
         terms = {_stem(t) for t in question.terms}
-        covered = set().union(*(_words(c.text) for c in ranked[:TOP_FOR_COVERAGE])) & terms
+        # Questions also name where and what was published ("a TechCrunch article on…"): the
+        # sources' outlets and headlines count towards coverage along with their sentences.
+        top = ranked[:TOP_FOR_COVERAGE]
+        context = " ".join(
+            f"{c.text} {c.hit.article.title or ''} {c.hit.article.outlet or ''}" for c in top
+        )
+        covered = _words(context) & terms
         coverage = len(covered) / len(terms) if terms else 0.0
         if best.similarity < MIN_SIMILARITY or coverage < MIN_TERM_RECALL:
             explain.extend(
