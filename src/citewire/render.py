@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from citewire.codec import carrier_to_dict
 from citewire.models import (
     Answer,
     AnswerStatus,
@@ -30,6 +31,7 @@ def date_label(value: datetime | None, precision: str | None = None) -> str:
 
 
 def article_to_dict(article: Article) -> dict[str, Any]:
+    # JSON shapes for answers live in citewire.codec; these are the search-result shapes.
     return {
         "id": article.id,
         "title": article.title,
@@ -57,16 +59,7 @@ def hit_to_dict(hit: Hit) -> dict[str, Any]:
             "text": hit.passage.text,
             "matched": [[s.start, s.end] for s in hit.matched],
         },
-        "also_carried_by": [
-            {
-                "article_id": c.article_id,
-                "outlet": c.outlet,
-                "url": c.url,
-                "title": c.title,
-                "published_at": c.published_at.isoformat() if c.published_at else None,
-            }
-            for c in hit.also_carried_by
-        ],
+        "also_carried_by": [carrier_to_dict(c) for c in hit.also_carried_by],
     }
 
 
