@@ -26,6 +26,7 @@ from citewire.models import (
     Answer,
     AnswerStatus,
     Article,
+    Carrier,
     Check,
     Citation,
     Hit,
@@ -263,24 +264,10 @@ class Asker:
     def _references(self, numbers: dict[str, int]) -> tuple[Reference, ...]:
         articles = self.store.articles(list(numbers))
         carriers = self.store.carriers([a.group_id for a in articles.values()])
-        refs = []
-        for aid, number in sorted(numbers.items(), key=lambda kv: kv[1]):
-            a = articles[aid]
-            refs.append(
-                Reference(
-                    number=number,
-                    article_id=aid,
-                    title=a.title,
-                    outlet=a.outlet,
-                    published_at=a.published_at,
-                    date_precision=a.date_precision,
-                    url=a.url,
-                    also_carried_by=tuple(
-                        c for c in carriers.get(a.group_id, []) if c.article_id != aid
-                    ),
-                )
-            )
-        return tuple(refs)
+        return tuple(
+            _reference(number, articles[aid], carriers.get(articles[aid].group_id, []))
+            for aid, number in sorted(numbers.items(), key=lambda kv: kv[1])
+        )
 
     # 6 ------------------------------------------------------------------------------------
     def _insufficient(
@@ -295,16 +282,7 @@ class Asker:
         for hit in evidence:
             seen.setdefault(hit.article.id, hit)
         related = tuple(
-            Reference(
-                number=i,
-                article_id=hit.article.id,
-                title=hit.article.title,
-                outlet=hit.article.outlet,
-                published_at=hit.article.published_at,
-                date_precision=hit.article.date_precision,
-                url=hit.article.url,
-                also_carried_by=hit.also_carried_by,
-            )
+            _reference(i, hit.article, hit.also_carried_by)
             for i, hit in enumerate(list(seen.values())[:RELATED_K], start=1)
         )
         answer = Answer(
@@ -319,3 +297,16 @@ class Asker:
             explain=draft.explain if draft else (),
         )
         return self.store.save_answer(answer)
+
+
+def _reference(number: int, article: Article, carriers: Sequence[Carrier]) -> Reference:
+    return Reference(
+        number=number,
+        article_id=article.id,
+        title=article.title,
+        outlet=article.outlet,
+        published_at=article.published_at,
+        date_precision=article.date_precision,
+        url=article.url,
+        also_carried_by=tuple(c for c in carriers if c.article_id != article.id),
+    )
