@@ -119,3 +119,25 @@ def test_index_is_consistent(engine: Engine, corpus_file: Path, home: Path) -> N
         conn.execute("SELECT report FROM ingest_runs ORDER BY id DESC LIMIT 1").fetchone()[0]
     )
     assert meta["added"] == 5
+
+
+def test_date_column_matches_sql_filter(engine: Engine, corpus_file: Path, tmp_path: Path) -> None:
+    """The in-memory date column used by filtered dense search selects exactly what SQL does."""
+    undated = {"title": "Undated note", "text": "A short undated note about the harbour works."}
+    engine.ingest([str(corpus_file), str(write_jsonl(tmp_path / "u.jsonl", [undated]))])
+    store = engine.store
+    windows = [
+        SearchFilters(since=parse_user_date("2026-04-05")),
+        SearchFilters(until=parse_user_date("2026-03", end_of_day=True)),
+        SearchFilters(since=parse_user_date("2026-02-02"), until=parse_user_date("2026-04-07")),
+        SearchFilters(until=parse_user_date("2026-03", end_of_day=True), include_undated=True),
+    ]
+    for filters in windows:
+        where, params = store._filter_sql(filters)  # type: ignore[attr-defined]
+        rows = store.conn.execute(  # type: ignore[attr-defined]
+            "SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE 1=1" + where,
+            params,
+        ).fetchall()
+        expected = sorted(r[0] for r in rows)
+        assert expected, filters
+        assert sorted(store._ids_by_date(filters).tolist()) == expected, filters  # type: ignore[attr-defined]

@@ -122,6 +122,7 @@ MIGRATIONS: tuple[str, ...] = (
 # Above this many passages a filtered vector search brute-forces the filtered set exactly;
 # below, it asks the HNSW index for more neighbours and filters them.
 EXACT_FILTER_MAX = 20_000
+UNDATED = np.iinfo(np.int64).min  # the date column's value for an article with no date
 DEFAULT_ANN_MIN = 20_000
 # An outlet filter is applied to the tantivy hits afterwards (in SQL), so ask for this many times
 # k; if fewer than k survive, FTS5 answers instead (exactly, if slowly).
@@ -172,6 +173,9 @@ class SQLiteStore:
         self._ann_opened = False
         self._commits = 0
         self._exact_version: tuple[int, int] | None = None
+        self._dates_version: tuple[int, int] | None = None
+        self._date_ids = np.zeros(0, dtype=np.int64)
+        self._date_values = np.zeros(0, dtype=np.int64)
         # Exact-search cache: embeddings with id > ann.synced_upto, kept in memory.
         self._exact_ids = np.zeros(0, dtype=np.int64)
         self._exact_vecs = np.zeros((0, dim), dtype=np.float32)
@@ -573,6 +577,8 @@ class SQLiteStore:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def _filtered_ids(self, filters: SearchFilters) -> npt.NDArray[np.int64]:
+        if not filters.outlets:
+            return self._ids_by_date(filters)
         where, params = self._filter_sql(filters)
         with self._lock:
             rows = self.conn.execute(
@@ -582,6 +588,46 @@ class SQLiteStore:
                 params,
             ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def _ids_by_date(self, filters: SearchFilters) -> npt.NDArray[np.int64]:
+        """Passage ids within a date window, from an in-memory (id, date) column: pulling a
+        broad window's ids through SQL took ~250 ms at a million passages, this ~1 ms."""
+        self._refresh_dates()
+        dates = self._date_values
+        mask = np.ones(len(dates), dtype=bool)
+        if filters.since is not None:
+            mask &= dates >= int(filters.since.timestamp())
+        if filters.until is not None:
+            mask &= (dates <= int(filters.until.timestamp())) & (dates != UNDATED)
+        if filters.include_undated:
+            mask |= dates == UNDATED
+        return self._date_ids[mask]
+
+    def _refresh_dates(self) -> None:
+        # Passage ids only grow and a passage's article date never changes (an update writes
+        # new passages), so new rows are appended; deleted ids linger harmlessly, because the
+        # embeddings they would select are gone too.
+        version = self._data_version()
+        if version == self._dates_version:
+            return
+        self._dates_version = version
+        floor = int(self._date_ids[-1]) if len(self._date_ids) else 0
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT p.id, a.published_at FROM passages p JOIN articles a "
+                "ON a.id = p.article_id WHERE p.id > ? ORDER BY p.id",
+                (floor,),
+            ).fetchall()
+        if not rows:
+            return
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        values = np.fromiter(
+            (int(datetime.fromisoformat(r[1]).timestamp()) if r[1] else UNDATED for r in rows),
+            dtype=np.int64,
+            count=len(rows),
+        )
+        self._date_ids = np.concatenate([self._date_ids, ids])
+        self._date_values = np.concatenate([self._date_values, values])
 
     def vector_search(
         self, vector: npt.NDArray[np.float32], k: int, filters: SearchFilters
