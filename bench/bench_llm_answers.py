@@ -11,7 +11,6 @@ import sys
 import time
 
 from _util import DATA, command_line
-
 from citewire.evaluate import report_text, run_eval
 from citewire.local_llm import LlamaWriter
 
