@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from citewire import local_llm
-from citewire.chunk import make_passages
 from citewire.engine import Engine
 from citewire.errors import ConfigError, LLMError, ModelError
 from citewire.local_llm import (
@@ -31,10 +30,10 @@ from citewire.local_llm import (
     assemble,
     resolve_model,
 )
-from citewire.models import AnswerStatus, Article, Hit, Passage
+from citewire.models import AnswerStatus
 from citewire.question import analyse
 from citewire.write import Draft
-from tests.support.corpus import FOLLOW_UP, WIRE_STORY
+from tests.support.corpus import FOLLOW_UP, WIRE_STORY, passage_hits, stored_article
 
 AS_OF = datetime(2026, 4, 10, tzinfo=UTC)
 QUESTION = "Why does Veloria refuse a temporary ceasefire?"
@@ -55,41 +54,9 @@ needs_smollm2 = pytest.mark.skipif(
 )
 
 
-def _article(article_id: str, text: str, title: str, outlet: str) -> Article:
-    return Article(
-        id=article_id,
-        text=text,
-        content_hash=hashlib.sha256(text.encode()).hexdigest(),
-        source=f"test:{article_id}",
-        title=title,
-        url=f"https://{article_id}.example/story",
-        published_at=datetime(2026, 4, 7, 9, 30, tzinfo=UTC),
-        date_precision=None,
-        outlet=outlet,
-        authors=(),
-        metadata={},
-        group_id=article_id,
-        ingested_at=AS_OF,
-    )
-
-
-def _hits(article: Article, first_id: int) -> list[Hit]:
-    return [
-        Hit(
-            passage=Passage(first_id + seq, article.id, seq, start, end, article.text[start:end]),
-            article=article,
-            score=1.0,
-            bm25_rank=seq + 1,
-            dense_rank=None,
-            matched=(),
-        )
-        for seq, (start, end) in enumerate(make_passages(article.text))
-    ]
-
-
-EVIDENCE = _hits(_article("wire", WIRE_STORY, "Veloria rejects truce", "Meridian Wire"), 10) + (
-    _hits(_article("post", FOLLOW_UP, "Talks stall", "Ostrava Post"), 20)
-)
+EVIDENCE = passage_hits(
+    stored_article("wire", WIRE_STORY, "Veloria rejects truce", "Meridian Wire"), 10
+) + (passage_hits(stored_article("post", FOLLOW_UP, "Talks stall", "Ostrava Post"), 20))
 
 
 # --- resolution (no llama.cpp needed) ------------------------------------------------------

@@ -7,9 +7,14 @@ outlets with edits; unrelated AI-policy and sport stories act as distractors.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from citewire.chunk import make_passages
+from citewire.models import Article, Hit, Passage
 
 WIRE_STORY = """VELORA CITY (Meridian Wire) - Veloria's foreign ministry said on Tuesday that it would not accept a temporary ceasefire with the Northern Alliance, calling the proposal a pause that would only let its opponents rearm.
 
@@ -125,3 +130,43 @@ def html_page(record: dict[str, Any], *, dated: bool = True, canonical: bool = T
 <li><a href="/b">Ten tips for a better night's sleep</a></li></ul></aside>
 <footer>Copyright 2026. All rights reserved. <a href="/privacy">Privacy policy</a></footer>
 </body></html>"""
+
+
+def stored_article(
+    article_id: str,
+    text: str,
+    title: str,
+    outlet: str,
+    published: str = "2026-04-07T09:30:00+00:00",
+) -> Article:
+    """An ``Article`` as the store would return it, for writer tests that need no index."""
+    return Article(
+        id=article_id,
+        text=text,
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        source=f"test:{article_id}",
+        title=title,
+        url=f"https://{article_id}.example/story",
+        published_at=datetime.fromisoformat(published),
+        date_precision=None,
+        outlet=outlet,
+        authors=(),
+        metadata={},
+        group_id=article_id,
+        ingested_at=datetime(2026, 4, 10, tzinfo=UTC),
+    )
+
+
+def passage_hits(article: Article, first_id: int) -> list[Hit]:
+    """The article's passages as search hits, best first, passage ids from ``first_id``."""
+    return [
+        Hit(
+            passage=Passage(first_id + seq, article.id, seq, start, end, article.text[start:end]),
+            article=article,
+            score=1.0 / (seq + 1),
+            bm25_rank=seq + 1,
+            dense_rank=None,
+            matched=(),
+        )
+        for seq, (start, end) in enumerate(make_passages(article.text))
+    ]
