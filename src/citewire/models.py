@@ -274,3 +274,87 @@ class AnswerSummary:
     as_of: datetime
     created_at: datetime
     writer: str
+
+
+# --- audits of answers written elsewhere ---------------------------------------------------------
+class ClaimLabel:
+    """What the index says about one claim of an audited answer."""
+
+    SUPPORTED = "supported"  # a stored passage supports it (the evidence is cited)
+    CONTRADICTED = "contradicted"  # a stored passage states a different number, date or negation
+    NOT_FOUND = "not_found"  # nothing indexed supports or contradicts it
+    OPINION = "opinion"  # framing or judgement with no checkable fact: not checked
+
+
+@dataclass(frozen=True)
+class ClaimEvidence:
+    """A passage that decides a claim: the exact span (cited like an answer's citation), the
+    check that compared them and the number of the source in the audit's own source list."""
+
+    citation: Citation
+    check: Check
+
+
+@dataclass(frozen=True)
+class AuditClaim:
+    """One claim (a sentence, or an atomic part of one) of the audited text.
+
+    ``start``/``end`` are offsets into the audited body text; ``markers`` are the reference
+    numbers the author attached to it (``[2]``), ``links`` the URLs it links inline.
+    """
+
+    text: str
+    start: int
+    end: int
+    paragraph: int
+    label: str
+    score: float = 0.0
+    evidence: tuple[ClaimEvidence, ...] = ()
+    markers: tuple[int, ...] = ()
+    links: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuditReference:
+    """A reference the audited answer lists, and what became of it."""
+
+    number: int  # as listed (1-based position when the list is unnumbered)
+    text: str  # the entry as written
+    title: str | None
+    url: str | None
+    article_id: str | None = None  # the indexed article it was matched to, if any
+    matched_by: str | None = None  # "url" | "title" | None
+    relevant: bool = False  # does the matched (or titled) source concern the question?
+    relevance: float = 0.0
+    supports: tuple[int, ...] = ()  # indexes into Audit.claims it supports
+    pointed_at: tuple[int, ...] = ()  # indexes of claims whose [n] marker names it
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The report on an answer written elsewhere: claims, references, and the sources
+    (numbered like an answer's References) that the claims' evidence cites."""
+
+    question: str | None
+    body: str
+    claims: tuple[AuditClaim, ...]
+    references: tuple[AuditReference, ...]
+    sources: tuple[Reference, ...]
+    as_of: datetime
+    input_format: str = "text"  # "text" | "markdown" | "json" | "html"
+    notes: tuple[str, ...] = ()
+    origin: str | None = None  # file name or URL it was read from
+    id: str | None = None
+    created_at: datetime | None = None
+
+    def count(self, label: str) -> int:
+        return sum(1 for claim in self.claims if claim.label == label)
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    id: str
+    question: str
+    created_at: datetime

@@ -117,6 +117,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX answers_created ON answers(created_at);
     """,
+    # 3: answer versions (a refreshed answer points at the one it replaces; both stay) and
+    # audits of answers written elsewhere, stored whole like answers
+    """
+    ALTER TABLE answers ADD COLUMN previous_id TEXT;
+    CREATE INDEX answers_previous ON answers(previous_id);
+    CREATE TABLE audits (
+        id TEXT PRIMARY KEY,
+        question TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX audits_created ON audits(created_at);
+    """,
 )
 
 # Above this many passages a filtered vector search brute-forces the filtered set exactly;
