@@ -107,6 +107,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
             }
             for d in answer.explain
         ],
+        "previous_id": answer.previous_id,
     }
 
 
@@ -181,4 +182,5 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
             Decision(e["article_id"], e["text"], e["score"], e["kept"], e["reason"])
             for e in d["explain"]
         ),
+        previous_id=d.get("previous_id"),  # absent in answers stored before schema 3
     )

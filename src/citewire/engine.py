@@ -9,23 +9,37 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 from citewire.answer import EVIDENCE_K, Asker
 from citewire.config import resolve_home
 from citewire.embed import Embedder, default_embedder
-from citewire.errors import QueryError
+from citewire.errors import NotFoundError
 from citewire.extractive import ExtractiveWriter
 from citewire.ingest import IngestOptions, Ingestor, ProgressCallback
-from citewire.models import Answer, AnswerSummary, Hit, IngestReport, SearchFilters, Stats
+from citewire.models import (
+    Answer,
+    AnswerSummary,
+    Article,
+    Hit,
+    IngestReport,
+    SearchFilters,
+    Stats,
+)
 from citewire.retrieve import Retriever
 from citewire.sqlite_store import DEFAULT_ANN_MIN, SQLiteStore
 from citewire.store import Store
 from citewire.write import Writer
 
 INDEX_FILE = "index.db"
+
+# An answer written without --as-of has as_of = the moment it was asked; a refresh of it should
+# be as of the new moment. Slow LLM writers take minutes between the two timestamps.
+_ASKED_NOW_WINDOW = timedelta(minutes=15)
+NEWER_K = 5
 
 
 class Engine:
@@ -92,10 +106,57 @@ class Engine:
     def answer(self, answer_id: str) -> Answer:
         found = self.store.get_answer(answer_id)
         if found is None:
-            raise QueryError(
+            raise NotFoundError(
                 f"no answer with id {answer_id!r}", hint="`citewire answers` lists stored answers"
             )
         return found
 
     def answers(self, limit: int = 50) -> list[AnswerSummary]:
         return self.store.list_answers(limit)
+
+    def refresh(self, answer_id: str, writer: Writer | None = None) -> Answer:
+        """Ask a stored answer's question again and store the result as a new version that
+        points at the old one (which stays). An answer written "as of now" is refreshed as of
+        now; one pinned to a date keeps that date (newly ingested older articles can count)."""
+        old = self.answer(answer_id)
+        new = self.ask(old.question, as_of=old.as_of if pinned_as_of(old) else None, writer=writer)
+        return self.store.save_answer(replace(new, previous_id=old.id))
+
+    def versions(self, answer_id: str) -> list[AnswerSummary]:
+        """All versions of an answer, oldest first."""
+        return self.store.answer_versions(answer_id)
+
+    def newer_sources(self, answer: Answer, k: int = NEWER_K) -> list[Hit]:
+        """Articles ingested after the answer was written that rank among the question's top
+        ``k`` passages (within its as-of date when it was pinned) and that it does not cite:
+        the sign that a refresh may say more."""
+        created = answer.created_at
+        last = self.store.last_ingest()
+        if created is None or last is None or last <= created:
+            return []  # nothing arrived since: skip the search (pages ask on every view)
+        filters = SearchFilters(until=answer.as_of) if pinned_as_of(answer) else SearchFilters()
+        cited = {r.article_id for r in answer.references}
+        return [
+            hit
+            for hit in self.search(answer.question, k=k, filters=filters)
+            if hit.article.ingested_at > created and hit.article.id not in cited
+        ]
+
+    def article(self, article_id: str) -> Article:
+        found = self.store.get_article(article_id)
+        if found is None:
+            raise NotFoundError(
+                f"no article with id {article_id!r}", hint="search the index to find articles"
+            )
+        return found
+
+    def answers_citing(self, article_id: str, limit: int = 50) -> list[Answer]:
+        return self.store.answers_citing(article_id, limit)
+
+
+
+def pinned_as_of(answer: Answer) -> bool:
+    """Was the answer asked as of a chosen date (rather than as of the moment it was asked)?"""
+    if answer.created_at is None:
+        return True
+    return not answer.created_at - _ASKED_NOW_WINDOW <= answer.as_of <= answer.created_at

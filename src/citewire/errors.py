@@ -12,6 +12,7 @@ the traceback instead.
     │   ├── FetchError       a URL could not be fetched (dead, slow, too big, wrong type)
     │   └── ExtractError     the bytes were fetched/read but hold no usable article
     ├── QueryError           a search/question that cannot be run as given (empty, too long)
+    │   └── NotFoundError    no stored answer/audit/article with that id (HTTP 404)
     └── LLMError             an LLM backend is down, slow, or answers garbage (ask falls back)
 """
 
@@ -64,6 +65,10 @@ class ExtractError(SourceError):
 
 
 class QueryError(CitewireError):
+    pass
+
+
+class NotFoundError(QueryError):
     pass
 
 

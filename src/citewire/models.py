@@ -260,6 +260,7 @@ class Answer:
     sentences_checked: int = 0
     sentences_passed: int = 0
     explain: tuple[Decision, ...] = ()
+    previous_id: str | None = None  # the answer this one refreshed (an older version)
 
     @property
     def sentences(self) -> tuple[Sentence, ...]:
@@ -274,6 +275,7 @@ class AnswerSummary:
     as_of: datetime
     created_at: datetime
     writer: str
+    previous_id: str | None = None
 
 
 # --- audits of answers written elsewhere ---------------------------------------------------------

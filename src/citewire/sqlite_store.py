@@ -781,8 +781,8 @@ class SQLiteStore:
         with self._lock:
             self.conn.execute(
                 "INSERT OR REPLACE INTO answers"
-                "(id, question, as_of, status, writer, created_at, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "(id, question, as_of, status, writer, created_at, body, previous_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     stored.id,
                     stored.question,
@@ -791,6 +791,7 @@ class SQLiteStore:
                     stored.writer,
                     _iso(stored.created_at),
                     json.dumps(answer_to_dict(stored), ensure_ascii=False),
+                    stored.previous_id,
                 ),
             )
         return stored
@@ -802,21 +803,57 @@ class SQLiteStore:
             ).fetchone()
         return answer_from_dict(json.loads(row[0])) if row else None
 
+    _SUMMARY_COLUMNS = "id, question, status, as_of, created_at, writer, previous_id"
+
+    @staticmethod
+    def _summary(r: Sequence[Any]) -> AnswerSummary:
+        return AnswerSummary(
+            r[0], r[1], r[2], datetime.fromisoformat(r[3]), datetime.fromisoformat(r[4]), r[5], r[6]
+        )
+
     def list_answers(self, limit: int = 50) -> list[AnswerSummary]:
         with self._lock:
             rows = self.conn.execute(
-                "SELECT id, question, status, as_of, created_at, writer FROM answers "
-                "ORDER BY created_at DESC, id LIMIT ?",
+                f"SELECT {self._SUMMARY_COLUMNS} FROM answers ORDER BY created_at DESC, id LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [
-            AnswerSummary(
-                r[0], r[1], r[2], datetime.fromisoformat(r[3]), datetime.fromisoformat(r[4]), r[5]
-            )
-            for r in rows
-        ]
+        return [self._summary(r) for r in rows]
+
+    def answer_versions(self, answer_id: str) -> list[AnswerSummary]:
+        """Every version of an answer (follow ``previous_id`` back to the first, then every
+        refresh of any of them), oldest first; empty when the id is unknown."""
+        with self._lock:
+            rows = self.conn.execute(
+                "WITH RECURSIVE up(id, prev) AS ("
+                " SELECT id, previous_id FROM answers WHERE id = ?"
+                " UNION SELECT a.id, a.previous_id FROM answers a JOIN up ON a.id = up.prev),"
+                " down(id) AS ("
+                " SELECT id FROM up WHERE prev IS NULL"
+                " UNION SELECT a.id FROM answers a JOIN down ON a.previous_id = down.id)"
+                f" SELECT {self._SUMMARY_COLUMNS} FROM answers WHERE id IN (SELECT id FROM down)"
+                " ORDER BY created_at, id",
+                (answer_id,),
+            ).fetchall()
+        return [self._summary(r) for r in rows]
+
+    def answers_citing(self, article_id: str, limit: int = 50) -> list[Answer]:
+        """Stored answers whose references include the article, newest first."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT body FROM answers WHERE EXISTS (SELECT 1 FROM "
+                "json_each(answers.body, '$.references') r "
+                "WHERE json_extract(r.value, '$.article_id') = ?) "
+                "ORDER BY created_at DESC, id LIMIT ?",
+                (article_id, limit),
+            ).fetchall()
+        return [answer_from_dict(json.loads(r[0])) for r in rows]
 
     # --- bookkeeping ---------------------------------------------------------------------------
+    def last_ingest(self) -> datetime | None:
+        with self._lock:
+            row = self.conn.execute("SELECT max(finished_at) FROM ingest_runs").fetchone()
+        return _dt(row[0])
+
     def record_ingest(self, report: IngestReport) -> None:
         with self._lock:
             self.conn.execute(

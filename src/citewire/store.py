@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
@@ -116,7 +117,17 @@ class Store(Protocol):
 
     def list_answers(self, limit: int = 50) -> list[AnswerSummary]: ...
 
+    def answer_versions(self, answer_id: str) -> list[AnswerSummary]:
+        """Every version of the answer (refreshes point at what they replace), oldest first."""
+        ...
+
+    def answers_citing(self, article_id: str, limit: int = 50) -> list[Answer]: ...
+
     # --- bookkeeping ---------------------------------------------------------------------------
     def record_ingest(self, report: IngestReport) -> None: ...
+
+    def last_ingest(self) -> datetime | None:
+        """When the most recent ingest finished (cheap: pages ask on every view)."""
+        ...
 
     def stats(self) -> Stats: ...
