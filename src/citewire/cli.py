@@ -355,5 +355,80 @@ def eval_command(
         click.echo(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
 
 
+@cli.command()
+@home_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--workers", type=int, default=1, show_default=True, help="Worker processes (one index)."
+)
+@click.option(
+    "--token",
+    envvar="CITEWIRE_TOKEN",
+    help="Token that writes (ingest, refresh) must present [env: CITEWIRE_TOKEN]; "
+    "without one the server accepts no writes.",
+)
+@click.option(
+    "--rate-limit",
+    type=int,
+    default=300,
+    show_default=True,
+    help="Requests per minute per client address (asking/auditing/ingesting cost 10; 0: off).",
+)
+@click.option(
+    "--max-body-kib",
+    type=int,
+    default=2048,
+    show_default=True,
+    help="Largest request body accepted, in KiB.",
+)
+@handle_errors
+def serve(
+    home: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    token: str | None,
+    rate_limit: int,
+    max_body_kib: int,
+) -> None:
+    """Serve question pages and the REST API (web app) over the index."""
+    import os
+
+    import uvicorn
+
+    from citewire.web_jobs import JOBS_FILE, JobStore
+
+    if workers < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--workers")
+    # Open (and migrate) the index once here, so worker processes never race to migrate it.
+    with Engine(home) as engine:
+        index_home = engine.home
+    JobStore(index_home / JOBS_FILE)
+    # Worker processes build the app from the environment (uvicorn imports the factory anew).
+    os.environ["CITEWIRE_HOME"] = str(index_home)
+    os.environ["CITEWIRE_RATE_LIMIT"] = str(rate_limit)
+    os.environ["CITEWIRE_MAX_BODY"] = str(max_body_kib * 1024)
+    if token:
+        os.environ["CITEWIRE_TOKEN"] = token
+    else:
+        os.environ.pop("CITEWIRE_TOKEN", None)
+    writes = "writes need the token" if token else "read-only: no --token, writes are refused"
+    click.echo(
+        f"citewire: serving {index_home} at http://{host}:{port}/ "
+        f"({workers} worker(s); {writes})",
+        err=True,
+    )
+    uvicorn.run(
+        "citewire.web:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        server_header=False,
+        log_level="warning",
+    )
+
+
 def main() -> None:
     cli()
