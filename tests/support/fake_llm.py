@@ -51,6 +51,7 @@ class Reply:
     finish_reason: str = "stop"
     delay: float = 0.0  # seconds before the status line (to provoke client timeouts)
     top_logprobs: Mapping[str, float] = field(default_factory=dict)
+    logprobs: bool = True  # False: never send logprobs, like a server that does not support them
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ class FakeLLM:
             "message": {"role": "assistant", "content": reply.text},
             "finish_reason": reply.finish_reason,
         }
-        if body.get("logprobs"):
+        if body.get("logprobs") and reply.logprobs:
             choice["logprobs"] = {"content": _logprobs(reply, int(body.get("top_logprobs") or 0))}
         words = len((reply.text or "").split())
         return {
