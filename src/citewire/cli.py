@@ -329,6 +329,12 @@ def show(answer_id: str, home: str | None, fmt: str, explain: bool) -> None:
     help="An index whose stored vectors may be reused (read-only) to skip re-embedding.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.option(
+    "--judge",
+    "judge_spec",
+    help="Verifier sets: an LLM judge (none, llm, local, smollm2 or a .gguf path).",
+)
+@click.option("--judge-limit", type=int, help="Verifier sets: pairs the judge scores (default 60).")
 @handle_errors
 def eval_command(
     sets: tuple[str, ...],
@@ -336,15 +342,35 @@ def eval_command(
     limit: int | None,
     reuse_home: str | None,
     as_json: bool,
+    judge_spec: str | None,
+    judge_limit: int | None,
 ) -> None:
-    """Score answers on public benchmark sets (rgb_en_fact, multihop_rag_sample500, realtimeqa).
+    """Score answers on public benchmark sets (rgb_en_fact, multihop_rag_sample500, realtimeqa)
+    and the verifier on others (attributionbench, wice, summedits_news, climate_fever,
+    averitec_dev, politihop).
 
     Every index is built in a temporary folder; your own index is never touched.
     """
     from citewire.evaluate import SETS, report_text, run_eval
+    from citewire.evaluate_verify import VERIFY_SETS, run_verify_eval
+    from citewire.judge import make_judge
 
+    judge = make_judge(judge_spec)
     reports = []
     for name in sets or SETS:
+        if name in VERIFY_SETS:
+            report = run_verify_eval(
+                name,
+                data_dir,
+                limit=limit,
+                judge=judge,
+                judge_limit=judge_limit,
+                progress=lambda m: click.echo(m, err=True),
+            )
+            reports.append(report)
+            if not as_json:
+                click.echo(report_text(report))
+            continue
         report = run_eval(
             name, data_dir, limit=limit, home=reuse_home, progress=lambda m: click.echo(m, err=True)
         )
