@@ -421,8 +421,7 @@ def serve(
     """Serve question pages and the REST API (web app) over the index."""
     import os
 
-    import uvicorn
-
+    from citewire.web import run_server
     from citewire.web_jobs import JOBS_FILE, JobStore
 
     if workers < 1:
@@ -445,15 +444,7 @@ def serve(
         f"({workers} worker(s); {writes})",
         err=True,
     )
-    uvicorn.run(
-        "citewire.web:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        server_header=False,
-        log_level="warning",
-    )
+    run_server(host, port, workers)
 
 
 def main() -> None:
