@@ -265,7 +265,7 @@ class Asker:
         articles = self.store.articles(list(numbers))
         carriers = self.store.carriers([a.group_id for a in articles.values()])
         return tuple(
-            _reference(number, articles[aid], carriers.get(articles[aid].group_id, []))
+            make_reference(number, articles[aid], carriers.get(articles[aid].group_id, []))
             for aid, number in sorted(numbers.items(), key=lambda kv: kv[1])
         )
 
@@ -282,7 +282,7 @@ class Asker:
         for hit in evidence:
             seen.setdefault(hit.article.id, hit)
         related = tuple(
-            _reference(i, hit.article, hit.also_carried_by)
+            make_reference(i, hit.article, hit.also_carried_by)
             for i, hit in enumerate(list(seen.values())[:RELATED_K], start=1)
         )
         answer = Answer(
@@ -299,7 +299,7 @@ class Asker:
         return self.store.save_answer(answer)
 
 
-def _reference(number: int, article: Article, carriers: Sequence[Carrier]) -> Reference:
+def make_reference(number: int, article: Article, carriers: Sequence[Carrier]) -> Reference:
     return Reference(
         number=number,
         article_id=article.id,

@@ -12,19 +12,22 @@ from typing import Any, TypeVar
 import click
 
 from citewire import __version__
-from citewire.codec import answer_to_dict
+from citewire.codec import answer_to_dict, audit_to_dict
 from citewire.config import debug_enabled
 from citewire.dates import parse_user_date
 from citewire.engine import Engine
-from citewire.errors import CitewireError
+from citewire.errors import CitewireError, NotFoundError
 from citewire.extract import FieldMap
 from citewire.fetch import FetchPolicy
 from citewire.ingest import IngestOptions, Progress
-from citewire.models import Answer, SearchFilters
+from citewire.models import Answer, Audit, SearchFilters
 from citewire.render import (
     answer_html,
     answer_markdown,
     answer_text,
+    audit_html,
+    audit_markdown,
+    audit_text,
     hit_to_dict,
     hits_text,
     ingest_text,
@@ -305,10 +308,99 @@ def answers(home: str | None, limit: int, as_json: bool) -> None:
 @click.option("--explain", is_flag=True, help="Show the candidates considered and why.")
 @handle_errors
 def show(answer_id: str, home: str | None, fmt: str, explain: bool) -> None:
-    """Print a stored answer by its id."""
+    """Print a stored answer (or audit) by its id."""
     with Engine(home) as engine:
-        answer = engine.answer(answer_id)
+        try:
+            answer = engine.answer(answer_id)
+        except NotFoundError:
+            stored = engine.store.get_audit(answer_id)
+            if stored is None:
+                raise NotFoundError(
+                    f"no answer or audit with id {answer_id!r}",
+                    hint="`citewire answers` and `citewire audits` list them",
+                ) from None
+            _print_audit(stored, fmt)
+            return
     _print_answer(answer, fmt, explain)
+
+
+JUDGE_HELP = (
+    "Entailment judge for the support check: none (facts + embeddings), llm (the "
+    "OpenAI-compatible server in CITEWIRE_LLM_BASE_URL), local (Qwen 1.5B), smollm2, or a .gguf."
+)
+
+
+def _print_audit(audit: Audit, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(audit_to_dict(audit), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(audit_markdown(audit), nl=False)
+    elif fmt == "html":
+        click.echo(audit_html(audit), nl=False)
+    else:
+        click.echo(audit_text(audit), nl=False)
+
+
+@cli.command()
+@click.argument("source")
+@home_option
+@click.option(
+    "--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format."
+)
+@click.option(
+    "--input-format",
+    "input_format",
+    type=click.Choice(["auto", "text", "markdown", "json", "html"]),
+    default="auto",
+    show_default=True,
+    help="How to read SOURCE (auto: from its name, Content-Type or content).",
+)
+@click.option("--question", help="The question the answer answers (default: found in the text).")
+@click.option("--as-of", "as_of", help="Use only evidence published by this date (default: now).")
+@click.option("--judge", "judge_spec", envvar="CITEWIRE_JUDGE", default="none", help=JUDGE_HELP)
+@click.option("--no-save", is_flag=True, help="Do not store the audit in the index.")
+@handle_errors
+def audit(
+    source: str,
+    home: str | None,
+    fmt: str,
+    input_format: str,
+    question: str | None,
+    as_of: str | None,
+    judge_spec: str,
+    no_save: bool,
+) -> None:
+    """Audit an answer written elsewhere (FILE, URL or - for stdin): which claims the indexed
+    sources support, and which listed references are in the index, relevant and used."""
+    from citewire.audit import read_source
+    from citewire.judge import make_judge
+
+    when = parse_user_date(as_of, end_of_day=True) if as_of else None
+    text, origin, guessed = read_source(source)
+    judge = make_judge(judge_spec)
+    with Engine(home) as engine:
+        report = engine.audit(
+            text,
+            fmt=input_format if input_format != "auto" else guessed,
+            question=question,
+            as_of=when,
+            origin=origin,
+            judge=judge,
+            save=not no_save,
+        )
+    _print_audit(report, fmt)
+
+
+@cli.command()
+@home_option
+@click.option("--limit", type=int, default=20, show_default=True)
+@handle_errors
+def audits(home: str | None, limit: int) -> None:
+    """List stored audits, newest first (`citewire show ID` prints one)."""
+    with Engine(home) as engine:
+        rows = engine.audits(limit)
+    for r in rows:
+        click.echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {r.question or '(no question)'}")
 
 
 @cli.command(name="eval")

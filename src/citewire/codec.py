@@ -1,6 +1,8 @@
-"""JSON encoding of answers: what the store keeps, what `--format json` and the REST API print.
+"""JSON encoding of answers and audits: what the store keeps, what `--format json` and the REST
+API print.
 
-``answer_from_dict(answer_to_dict(a)) == a`` holds for every answer; the round trip is tested.
+``answer_from_dict(answer_to_dict(a)) == a`` holds for every answer, and the same for audits; the
+round trips are tested.
 """
 
 from __future__ import annotations
@@ -10,9 +12,14 @@ from typing import Any
 
 from citewire.models import (
     Answer,
+    Audit,
+    AuditClaim,
+    AuditReference,
     Carrier,
     Check,
     Citation,
+    ClaimEvidence,
+    ClaimLabel,
     Decision,
     Paragraph,
     Reference,
@@ -128,6 +135,29 @@ def _reference(d: dict[str, Any]) -> Reference:
     )
 
 
+def _citation_from(c: dict[str, Any]) -> Citation:
+    return Citation(
+        article_id=c["article_id"],
+        start=c["start"],
+        end=c["end"],
+        quote=c["quote"],
+        quote_hash=c["quote_hash"],
+        passage_id=c["passage_id"],
+        ref=c["ref"],
+    )
+
+
+NO_CHECK = Check(passed=False, score=0.0, layer="none")  # evidence read back without its check
+
+
+def _check_from(c: dict[str, Any] | None) -> Check | None:
+    if not c:
+        return None
+    return Check(
+        passed=c["passed"], score=c["score"], layer=c["layer"], reasons=tuple(c["reasons"])
+    )
+
+
 def answer_from_dict(d: dict[str, Any]) -> Answer:
     as_of = _dt(d["as_of"])
     assert as_of is not None
@@ -141,28 +171,8 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
                     Sentence(
                         text=s["text"],
                         kind=s["kind"],
-                        citations=tuple(
-                            Citation(
-                                article_id=c["article_id"],
-                                start=c["start"],
-                                end=c["end"],
-                                quote=c["quote"],
-                                quote_hash=c["quote_hash"],
-                                passage_id=c["passage_id"],
-                                ref=c["ref"],
-                            )
-                            for c in s["citations"]
-                        ),
-                        check=(
-                            Check(
-                                passed=s["check"]["passed"],
-                                score=s["check"]["score"],
-                                layer=s["check"]["layer"],
-                                reasons=tuple(s["check"]["reasons"]),
-                            )
-                            if s["check"]
-                            else None
-                        ),
+                        citations=tuple(_citation_from(c) for c in s["citations"]),
+                        check=_check_from(s["check"]),
                     )
                     for s in p["sentences"]
                 ),
@@ -183,4 +193,113 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
             for e in d["explain"]
         ),
         previous_id=d.get("previous_id"),  # absent in answers stored before schema 3
+    )
+
+
+# --- audits --------------------------------------------------------------------------------------
+def audit_to_dict(audit: Audit) -> dict[str, Any]:
+    return {
+        "id": audit.id,
+        "question": audit.question,
+        "as_of": _iso(audit.as_of),
+        "created_at": _iso(audit.created_at),
+        "input_format": audit.input_format,
+        "origin": audit.origin,
+        "totals": {
+            "claims": len(audit.claims),
+            **{label: audit.count(label) for label in ClaimLabel.ALL},
+            "references_listed": len(audit.references),
+            "references_in_index": sum(1 for r in audit.references if r.article_id),
+            "references_used": sum(1 for r in audit.references if r.supports),
+            "references_relevant": sum(1 for r in audit.references if r.relevant == "relevant"),
+        },
+        "claims": [
+            {
+                "text": c.text,
+                "start": c.start,
+                "end": c.end,
+                "paragraph": c.paragraph,
+                "label": c.label,
+                "score": c.score,
+                "markers": list(c.markers),
+                "links": list(c.links),
+                "reasons": list(c.reasons),
+                "evidence": [
+                    {"citation": _citation(e.citation), "check": _check(e.check)}
+                    for e in c.evidence
+                ],
+            }
+            for c in audit.claims
+        ],
+        "references": [
+            {
+                "number": r.number,
+                "text": r.text,
+                "title": r.title,
+                "url": r.url,
+                "article_id": r.article_id,
+                "matched_by": r.matched_by,
+                "relevant": r.relevant,
+                "relevance": r.relevance,
+                "supports": list(r.supports),
+                "pointed_at": list(r.pointed_at),
+                "note": r.note,
+            }
+            for r in audit.references
+        ],
+        "sources": [reference_to_dict(r) for r in audit.sources],
+        "notes": list(audit.notes),
+        "body": audit.body,
+    }
+
+
+def audit_from_dict(d: dict[str, Any]) -> Audit:
+    as_of = _dt(d["as_of"])
+    assert as_of is not None
+    return Audit(
+        question=d["question"],
+        body=d["body"],
+        claims=tuple(
+            AuditClaim(
+                text=c["text"],
+                start=c["start"],
+                end=c["end"],
+                paragraph=c["paragraph"],
+                label=c["label"],
+                score=c["score"],
+                evidence=tuple(
+                    ClaimEvidence(
+                        _citation_from(e["citation"]), _check_from(e["check"]) or NO_CHECK
+                    )
+                    for e in c["evidence"]
+                ),
+                markers=tuple(c["markers"]),
+                links=tuple(c["links"]),
+                reasons=tuple(c["reasons"]),
+            )
+            for c in d["claims"]
+        ),
+        references=tuple(
+            AuditReference(
+                number=r["number"],
+                text=r["text"],
+                title=r["title"],
+                url=r["url"],
+                article_id=r["article_id"],
+                matched_by=r["matched_by"],
+                relevant=r["relevant"],
+                relevance=r["relevance"],
+                supports=tuple(r["supports"]),
+                pointed_at=tuple(r["pointed_at"]),
+                note=r["note"],
+            )
+            for r in d["references"]
+        ),
+        sources=tuple(_reference(r) for r in d["sources"]),
+        as_of=as_of,
+        input_format=d["input_format"],
+        notes=tuple(d["notes"]),
+        origin=d["origin"],
+        id=d["id"],
+        created_at=_dt(d["created_at"]),
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from citewire.answer import EVIDENCE_K, Asker
+from citewire.audit import Auditor, parse_answer
 from citewire.config import resolve_home
 from citewire.embed import Embedder, default_embedder
 from citewire.errors import NotFoundError
@@ -24,6 +25,8 @@ from citewire.models import (
     Answer,
     AnswerSummary,
     Article,
+    Audit,
+    AuditSummary,
     Hit,
     IngestReport,
     SearchFilters,
@@ -32,6 +35,7 @@ from citewire.models import (
 from citewire.retrieve import Retriever
 from citewire.sqlite_store import DEFAULT_ANN_MIN, SQLiteStore
 from citewire.store import Store
+from citewire.verify import Judge
 from citewire.write import Writer
 
 INDEX_FILE = "index.db"
@@ -152,6 +156,35 @@ class Engine:
 
     def answers_citing(self, article_id: str, limit: int = 50) -> list[Answer]:
         return self.store.answers_citing(article_id, limit)
+
+    def audit(
+        self,
+        text: str,
+        *,
+        fmt: str = "auto",
+        question: str | None = None,
+        as_of: datetime | None = None,
+        origin: str | None = None,
+        judge: Judge | None = None,
+        save: bool = True,
+    ) -> Audit:
+        """Check an answer written elsewhere against the index (see ``citewire.audit``); stored
+        with an id unless ``save`` is false."""
+        parsed = parse_answer(text, fmt, question)
+        auditor = Auditor(self.store, self.retriever, self.embedder, judge)
+        report = auditor.audit(parsed, as_of=as_of, origin=origin)
+        return self.store.save_audit(report) if save else report
+
+    def get_audit(self, audit_id: str) -> Audit:
+        found = self.store.get_audit(audit_id)
+        if found is None:
+            raise NotFoundError(
+                f"no audit with id {audit_id!r}", hint="`citewire audits` lists stored audits"
+            )
+        return found
+
+    def audits(self, limit: int = 50) -> list[AuditSummary]:
+        return self.store.list_audits(limit)
 
 
 

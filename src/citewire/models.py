@@ -286,6 +286,7 @@ class ClaimLabel:
     CONTRADICTED = "contradicted"  # a stored passage states a different number, date or negation
     NOT_FOUND = "not_found"  # nothing indexed supports or contradicts it
     OPINION = "opinion"  # framing or judgement with no checkable fact: not checked
+    ALL = (SUPPORTED, CONTRADICTED, NOT_FOUND, OPINION)
 
 
 @dataclass(frozen=True)
@@ -317,6 +318,15 @@ class AuditClaim:
     reasons: tuple[str, ...] = ()
 
 
+class Relevance:
+    """Whether a listed reference concerns the question. "uncertain" only when all there is to
+    judge by is a listed title whose meaning is neither close to the question nor far from it."""
+
+    RELEVANT = "relevant"
+    IRRELEVANT = "irrelevant"
+    UNCERTAIN = "uncertain"
+
+
 @dataclass(frozen=True)
 class AuditReference:
     """A reference the audited answer lists, and what became of it."""
@@ -327,8 +337,8 @@ class AuditReference:
     url: str | None
     article_id: str | None = None  # the indexed article it was matched to, if any
     matched_by: str | None = None  # "url" | "title" | None
-    relevant: bool = False  # does the matched (or titled) source concern the question?
-    relevance: float = 0.0
+    relevant: str = "irrelevant"  # a Relevance value: does the source concern the question?
+    relevance: float = 0.0  # cosine of the question and the source (or its listed title)
     supports: tuple[int, ...] = ()  # indexes into Audit.claims it supports
     pointed_at: tuple[int, ...] = ()  # indexes of claims whose [n] marker names it
     note: str | None = None

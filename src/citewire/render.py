@@ -13,10 +13,15 @@ from citewire.models import (
     Answer,
     AnswerStatus,
     Article,
+    Audit,
+    AuditClaim,
+    AuditReference,
     Carrier,
+    ClaimLabel,
     Hit,
     IngestReport,
     Reference,
+    Relevance,
     Sentence,
     Stats,
 )
@@ -215,6 +220,16 @@ def answer_text(answer: Answer, width: int = 100, explain: bool = False) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def reference_markdown(ref: Reference) -> str:
+    title = ref.title or "(untitled)"
+    linked = f"[{title}]({ref.url})" if ref.url else title
+    when = date_label(ref.published_at, ref.date_precision)
+    line = f"{ref.number}. {linked}, {ref.outlet or 'unknown outlet'}, {when}"
+    if ref.also_carried_by:
+        line += f" (also carried by {carriers_label(ref.also_carried_by)})"
+    return line
+
+
 def answer_markdown(answer: Answer, explain: bool = False) -> str:
     lines = [f"## {answer.question}", "", f"*{answer_status_line(answer)}*", ""]
     if answer.status == AnswerStatus.INSUFFICIENT_EVIDENCE:
@@ -231,14 +246,7 @@ def answer_markdown(answer: Answer, explain: bool = False) -> str:
         lines += [f"- *{n}*" for n in answer.notes] + [""]
     if answer.references:
         lines += ["### References", ""]
-        for ref in answer.references:
-            title = ref.title or "(untitled)"
-            linked = f"[{title}]({ref.url})" if ref.url else title
-            when = date_label(ref.published_at, ref.date_precision)
-            line = f"{ref.number}. {linked}, {ref.outlet or 'unknown outlet'}, {when}"
-            if ref.also_carried_by:
-                line += f" (also carried by {carriers_label(ref.also_carried_by)})"
-            lines.append(line)
+        lines += [reference_markdown(ref) for ref in answer.references]
     if explain and answer.explain:
         lines += ["", "### Candidates considered", ""]
         lines += [
@@ -253,15 +261,179 @@ def safe_url(url: str | None) -> str:
     return url if url and url.lower().startswith(("http://", "https://")) else "#"
 
 
-def answer_html(answer: Answer) -> str:
-    """A standalone page: no external assets, every [n] shows its quoted passage on click/hover
-    (a <details> element, so it works without JavaScript)."""
+def _html_env() -> Any:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(
         loader=PackageLoader("citewire", "resources"), autoescape=select_autoescape(["html"])
     )
-    env.globals.update(date_label=date_label, AnswerStatus=AnswerStatus)
+    env.globals.update(date_label=date_label, AnswerStatus=AnswerStatus, LABELS=CLAIM_LABELS)
     env.filters["safe_url"] = safe_url
+    return env
+
+
+def answer_html(answer: Answer) -> str:
+    """A standalone page: no external assets, every [n] shows its quoted passage on click/hover
+    (a <details> element, so it works without JavaScript)."""
     refs = {r.number: r for r in answer.references}
-    return env.get_template("answer.html").render(answer=answer, refs=refs)
+    return str(_html_env().get_template("answer.html").render(answer=answer, refs=refs))
+
+
+# --- audits --------------------------------------------------------------------------------------
+CLAIM_LABELS = {
+    ClaimLabel.SUPPORTED: "supported",
+    ClaimLabel.CONTRADICTED: "contradicted",
+    ClaimLabel.NOT_FOUND: "not found in the indexed sources",
+    ClaimLabel.OPINION: "opinion or framing (nothing checkable)",
+}
+
+
+def audit_totals(audit: Audit) -> str:
+    n = len(audit.claims)
+    counts = ", ".join(
+        f"{audit.count(label)} {label.replace('_', ' ')}" for label in ClaimLabel.ALL
+    )
+    refs = audit.references
+    return (
+        f"{n} claim{'s' if n != 1 else ''}: {counts} · references: {len(refs)} listed, "
+        f"{sum(1 for r in refs if r.article_id)} in the index, "
+        f"{sum(1 for r in refs if r.supports)} supporting a claim, "
+        f"{sum(1 for r in refs if r.relevant == Relevance.RELEVANT)} relevant"
+    )
+
+
+def audit_status_line(audit: Audit) -> str:
+    parts = [f"As of {date_label(audit.as_of, 'day')}", audit_totals(audit)]
+    if audit.id:
+        parts.append(f"id: {audit.id}")
+    return " · ".join(parts)
+
+
+def reference_verdict(ref: AuditReference) -> str:
+    """One line on what became of a listed reference."""
+    found = {
+        "url": "in the index (matched by URL)",
+        "title": "in the index (matched by title)",
+    }.get(ref.matched_by or "", ref.note or "not in the index")
+    relevance = {
+        Relevance.RELEVANT: "relevant to the question",
+        Relevance.IRRELEVANT: "NOT relevant to the question",
+        Relevance.UNCERTAIN: "relevance uncertain (judged from its title only)",
+    }[ref.relevant] + f" ({ref.relevance:.2f})"
+    if ref.supports:
+        used = "supports claim" + ("s " if len(ref.supports) > 1 else " ")
+        used += ", ".join(str(i + 1) for i in ref.supports)
+    else:
+        used = "supports no claim"
+    pointed = (
+        "no claim points at it"
+        if not ref.pointed_at
+        else "cited by claim"
+        + ("s " if len(ref.pointed_at) > 1 else " ")
+        + ", ".join(str(i + 1) for i in ref.pointed_at)
+    )
+    return f"{found} · {relevance} · {used} · {pointed}"
+
+
+def _evidence_lines(claim: AuditClaim) -> list[str]:
+    lines = []
+    for item in claim.evidence:
+        if claim.label == ClaimLabel.SUPPORTED:
+            head = f"[{item.citation.ref}] supports ({item.check.layer}, {item.check.score:.2f}):"
+        elif claim.label == ClaimLabel.CONTRADICTED:
+            head = f"[{item.citation.ref}] says otherwise:"
+        else:
+            head = f"closest [{item.citation.ref}] (does not support it):"
+        lines.append(f'{head} "{item.citation.quote}"')
+    return lines
+
+
+def audit_text(audit: Audit, width: int = 100) -> str:
+    lines = [f"Audit: {audit.question or '(no question given)'}", audit_status_line(audit), ""]
+    lines.append("Claims")
+    for number, claim in enumerate(audit.claims, start=1):
+        marks = "".join(f"[{m}]" for m in claim.markers)
+        head = f"{number:>3}. {claim.label.upper().replace('_', ' ')}"
+        text = f"{claim.text} {marks}".rstrip()
+        lines.append(textwrap.fill(f"{head}: {text}", width=width, subsequent_indent="     "))
+        for line in _evidence_lines(claim):
+            lines.append(
+                textwrap.fill(
+                    line, width=width, initial_indent="       ", subsequent_indent="         "
+                )
+            )
+        if claim.label != ClaimLabel.SUPPORTED and claim.reasons:
+            why = "; ".join(claim.reasons)
+            lines.append(
+                textwrap.fill(
+                    f"why: {why}",
+                    width=width,
+                    initial_indent="       ",
+                    subsequent_indent="         ",
+                )
+            )
+    lines.append("")
+    if audit.references:
+        lines.append("References as listed")
+        for ref in audit.references:
+            lines.append(
+                textwrap.fill(
+                    f"{ref.number:>3}. {ref.text}", width=width, subsequent_indent="     "
+                )
+            )
+            lines.append(
+                textwrap.fill(
+                    reference_verdict(ref),
+                    width=width,
+                    initial_indent="       ",
+                    subsequent_indent="       ",
+                )
+            )
+        lines.append("")
+    if audit.sources:
+        lines.append("Sources of the evidence")
+        lines += [reference_line(r) for r in audit.sources]
+        lines.append("")
+    if audit.notes:
+        lines += ["Notes:"] + [f"- {n}" for n in audit.notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def audit_markdown(audit: Audit) -> str:
+    lines = [f"## Audit: {audit.question or '(no question given)'}", ""]
+    lines += [f"*{audit_status_line(audit)}*", "", "### Claims", ""]
+    for number, claim in enumerate(audit.claims, start=1):
+        marks = "".join(f"[{m}]" for m in claim.markers)
+        lines.append(f"{number}. **{CLAIM_LABELS[claim.label]}** — {claim.text} {marks}".rstrip())
+        lines += [f"   - {line}" for line in _evidence_lines(claim)]
+        if claim.label != ClaimLabel.SUPPORTED and claim.reasons:
+            lines.append(f"   - *why: {'; '.join(claim.reasons)}*")
+    lines.append("")
+    if audit.references:
+        lines += ["### References as listed", ""]
+        for ref in audit.references:
+            lines.append(f"{ref.number}. {ref.text}  \n   *{reference_verdict(ref)}*")
+        lines.append("")
+    if audit.sources:
+        lines += ["### Sources of the evidence", ""]
+        lines += [reference_markdown(source) for source in audit.sources]
+        lines.append("")
+    if audit.notes:
+        lines += [f"- *{n}*" for n in audit.notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def audit_html(audit: Audit) -> str:
+    """A standalone page like ``answer_html``: claims coloured by label, each decided by quoted,
+    cited passages behind a <details> element."""
+    sources = {r.number: r for r in audit.sources}
+    return str(
+        _html_env()
+        .get_template("audit.html")
+        .render(
+            audit=audit,
+            sources=sources,
+            totals=audit_totals(audit),
+            verdict=reference_verdict,
+        )
+    )

@@ -26,13 +26,15 @@ import numpy as np
 import numpy.typing as npt
 
 from citewire.ann import AnnIndex
-from citewire.codec import answer_from_dict, answer_to_dict
+from citewire.codec import answer_from_dict, answer_to_dict, audit_from_dict, audit_to_dict
 from citewire.errors import StoreError
 from citewire.lexical import COMMIT_EVERY, LexicalBusy, LexicalIndex, LexicalReader
 from citewire.models import (
     Answer,
     AnswerSummary,
     Article,
+    Audit,
+    AuditSummary,
     Carrier,
     IngestReport,
     Passage,
@@ -847,6 +849,36 @@ class SQLiteStore:
                 (article_id, limit),
             ).fetchall()
         return [answer_from_dict(json.loads(r[0])) for r in rows]
+
+    # --- audits --------------------------------------------------------------------------------
+    def save_audit(self, audit: Audit) -> Audit:
+        stored = replace(
+            audit, id=audit.id or new_answer_id(), created_at=audit.created_at or datetime.now(UTC)
+        )
+        with self._lock:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO audits(id, question, created_at, body) VALUES (?, ?, ?, ?)",
+                (
+                    stored.id,
+                    stored.question or "",
+                    _iso(stored.created_at),
+                    json.dumps(audit_to_dict(stored), ensure_ascii=False),
+                ),
+            )
+        return stored
+
+    def get_audit(self, audit_id: str) -> Audit | None:
+        with self._lock:
+            row = self.conn.execute("SELECT body FROM audits WHERE id = ?", (audit_id,)).fetchone()
+        return audit_from_dict(json.loads(row[0])) if row else None
+
+    def list_audits(self, limit: int = 50) -> list[AuditSummary]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, question, created_at FROM audits ORDER BY created_at DESC, id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [AuditSummary(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
 
     # --- bookkeeping ---------------------------------------------------------------------------
     def last_ingest(self) -> datetime | None:

@@ -21,6 +21,8 @@ from citewire.models import (
     Answer,
     AnswerSummary,
     Article,
+    Audit,
+    AuditSummary,
     Carrier,
     IngestReport,
     Passage,
@@ -122,6 +124,15 @@ class Store(Protocol):
         ...
 
     def answers_citing(self, article_id: str, limit: int = 50) -> list[Answer]: ...
+
+    # --- audits --------------------------------------------------------------------------------
+    def save_audit(self, audit: Audit) -> Audit:
+        """Store (or overwrite, same id) an audit; returns it with its id and creation time."""
+        ...
+
+    def get_audit(self, audit_id: str) -> Audit | None: ...
+
+    def list_audits(self, limit: int = 50) -> list[AuditSummary]: ...
 
     # --- bookkeeping ---------------------------------------------------------------------------
     def record_ingest(self, report: IngestReport) -> None: ...

@@ -1,0 +1,378 @@
+"""``citewire audit``: the parser for each input shape, the seed case, and bad input.
+
+The seed case uses the test corpus (tests/support/corpus.py): a government refusing a temporary
+truce and demanding guarantees, a threat against its "whole civilization", plus AI-policy and
+sport stories. The audited answer is written in the shape of ../shared/examples/seed-answer.txt:
+a question line, paragraphs one per line, a "References" list of organisations, titles and URLs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from citewire.audit import MAX_AUDIT_CHARS, MAX_CLAIMS, Auditor, parse_answer
+from citewire.cli import cli
+from citewire.codec import audit_from_dict, audit_to_dict
+from citewire.engine import Engine
+from citewire.errors import QueryError
+from citewire.models import Audit, ClaimLabel, Relevance
+from citewire.render import audit_html, audit_markdown, audit_text
+from citewire.verify import check_citation_span
+from tests.support.httpserver import LocalHTTPServer, closed_port_url, http_server
+
+__all__ = ["http_server"]
+
+SHARED_SEED = Path(__file__).resolve().parents[2] / "shared" / "examples" / "seed-answer.txt"
+
+WIRE_URL = "https://meridianwire.example/world/veloria-rejects-truce"
+AI_URL = "https://digitalstandards.example/ai-report"
+
+SEED_SHAPED = "\n".join(
+    [
+        'Veloria says it refuses a "temporary ceasefire"; President Vask threatens Veloria\'s '
+        "whole civilization. What is the reason for refusing?",
+        "The refusal is a matter of principle for a proud nation that will not be intimidated "
+        "by threats. Veloria's foreign ministry said it would not accept a temporary ceasefire "
+        "with the Northern Alliance, calling the proposal a pause that would only let its "
+        "opponents rearm. Foreign Minister Adira Kessan said any halt to the fighting had to be "
+        "permanent and backed by written security guarantees from at least two outside powers.",
+        "The blockade matters too. Officials estimated that the blockade had cut fuel imports by "
+        "60 per cent since June. Veloria's leadership also fears that accepting a pause would "
+        "undermine the founding narrative of the Velorian Unity Party.",
+        "Consequently, the stance is a deliberate choice to absorb the risk of escalation rather "
+        "than demonstrate vulnerability.",
+        "References",
+        f'- Meridian Wire, "Veloria rejects temporary ceasefire, demands guarantees" {WIRE_URL}',
+        '- Ostrava Post, "Veloria talks stall over guarantees"',
+        "- Council on Digital Standards, "
+        f'"AI report finds investment in language models doubled" {AI_URL}',
+        '- AI Policy Observatory, "Observatory publishes database of national AI laws"',
+        '- Stanford HAI, "AI Index Report" https://aiindex.stanford.edu/report/',
+        "",
+    ]
+)
+
+
+@pytest.fixture
+def indexed(engine: Engine, corpus_file: Path) -> Engine:
+    engine.ingest([str(corpus_file)])
+    return engine
+
+
+def claim_with(audit: Audit, words: str):  # type: ignore[no-untyped-def]
+    found = [c for c in audit.claims if words in c.text]
+    assert len(found) == 1, [c.text for c in audit.claims]
+    return found[0]
+
+
+def assert_evidence_holds(audit: Audit, engine: Engine) -> None:
+    """Never "supported" without a cited passage that passed the check and re-reads intact."""
+    for claim in audit.claims:
+        if claim.label in (ClaimLabel.SUPPORTED, ClaimLabel.CONTRADICTED):
+            assert claim.evidence, claim
+        for item in claim.evidence:
+            article = engine.article(item.citation.article_id)
+            assert check_citation_span(article.text, item.citation) is None
+            assert item.check.passed == (claim.label == ClaimLabel.SUPPORTED)
+            assert item.citation.ref in {s.number for s in audit.sources}
+
+
+# --- the seed case ---------------------------------------------------------------------------
+def test_seed_shaped_answer(indexed: Engine) -> None:
+    audit = indexed.audit(SEED_SHAPED)
+    assert audit.question is not None and audit.question.startswith("Veloria says")
+    assert audit.input_format == "text"
+    assert audit.id  # stored
+
+    quoted = claim_with(audit, "foreign ministry said it would not accept")
+    assert quoted.label == ClaimLabel.SUPPORTED
+    kessan = claim_with(audit, "Adira Kessan said")
+    assert kessan.label == ClaimLabel.SUPPORTED
+    wire = next(s for s in audit.sources if s.url == WIRE_URL)
+    assert kessan.evidence[0].citation.ref == wire.number
+    assert "written security guarantees" in kessan.evidence[0].citation.quote
+
+    sixty = claim_with(audit, "60 per cent")
+    assert sixty.label == ClaimLabel.CONTRADICTED
+    assert "40 per cent" in sixty.evidence[0].citation.quote
+    invented = claim_with(audit, "Velorian Unity Party")
+    assert invented.label == ClaimLabel.NOT_FOUND
+    assert any("Velorian Unity Party" in r for r in invented.reasons)
+    framing = claim_with(audit, "deliberate choice to absorb the risk")
+    assert framing.label == ClaimLabel.OPINION
+
+    refs = {r.number: r for r in audit.references}
+    assert [r.number for r in audit.references] == [1, 2, 3, 4, 5]
+    assert refs[1].matched_by == "url" and refs[1].relevant == Relevance.RELEVANT
+    assert {claim_with(audit, "Adira Kessan said").text} <= {
+        audit.claims[i].text for i in refs[1].supports
+    }
+    assert refs[2].matched_by == "title" and refs[2].relevant == Relevance.RELEVANT
+    # The AI-policy references: found in the index (by URL and by title) yet irrelevant, and
+    # one not in the index at all, irrelevant by its title alone.
+    assert refs[3].matched_by == "url" and refs[3].relevant == Relevance.IRRELEVANT
+    assert refs[4].matched_by == "title" and refs[4].relevant == Relevance.IRRELEVANT
+    assert refs[5].article_id is None and refs[5].relevant == Relevance.IRRELEVANT
+    assert not refs[3].supports and not refs[4].supports and not refs[5].supports
+    assert_evidence_holds(audit, indexed)
+
+    text = audit_text(audit)
+    assert "NOT relevant to the question" in text and "CONTRADICTED" in text
+    assert "references: 5 listed, 4 in the index" in text
+
+
+@pytest.mark.skipif(not SHARED_SEED.exists(), reason="../shared/examples is not beside this clone")
+def test_the_seed_file_itself(indexed: Engine) -> None:
+    """The real seed answer, against an index that holds nothing about Iran: nothing it claims
+    is supported, and its AI-policy references are called irrelevant."""
+    audit = indexed.audit(SHARED_SEED.read_text(encoding="utf-8"), save=False)
+    assert audit.question and "temporary ceasefire" in audit.question
+    assert len(audit.claims) >= 15
+    assert audit.count(ClaimLabel.SUPPORTED) == 0
+    assert len(audit.references) == 4
+    by_title = {r.title or r.text: r for r in audit.references}
+    ai = [r for t, r in by_title.items() if "AI" in t]
+    assert len(ai) == 2 and all(r.relevant == Relevance.IRRELEVANT for r in ai)
+    assert all(r.article_id is None for r in audit.references)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+def test_parse_seed_shape() -> None:
+    parsed = parse_answer(SEED_SHAPED)
+    assert parsed.question and parsed.question.endswith("reason for refusing?")
+    assert parsed.body.count("\n\n") == 2  # three paragraphs
+    assert [c.paragraph for c in parsed.claims] == [0, 0, 0, 1, 1, 1, 2]
+    refs = parsed.references
+    assert [r.title for r in refs][:2] == [
+        "Veloria rejects temporary ceasefire, demands guarantees",
+        "Veloria talks stall over guarantees",
+    ]
+    assert refs[0].url == WIRE_URL and refs[1].url is None
+    for claim in parsed.claims:
+        assert parsed.body[claim.start : claim.end] == claim.text
+
+
+def test_parse_markdown_markers_links_and_footnotes() -> None:
+    text = (
+        "# Why did Veloria refuse the truce?\n\n"
+        "Veloria said a **temporary** truce is a trap [1]. It wants guarantees from outside "
+        "powers.[2][3] The [ministry](https://example.org/ministry) also named the blockade.\n\n"
+        "The plan had 200 observers [^4].\n\n"
+        "## Sources\n\n"
+        "1. [Veloria rejects truce](https://meridianwire.example/a)\n"
+        "2. Ostrava Post: *Talks stall* https://ostravapost.example/b\n"
+        "3. Harbor Times\n"
+        "   (syndicated copy)\n\n"
+        "[^4]: https://observers.example/c\n"
+    )
+    parsed = parse_answer(text)
+    assert parsed.input_format == "markdown"
+    assert parsed.question == "Why did Veloria refuse the truce?"
+    claims = parsed.claims
+    assert claims[0].text == "Veloria said a temporary truce is a trap."
+    assert claims[0].markers == (1,)
+    assert claims[1].markers == (2, 3)
+    assert claims[2].links == ("https://example.org/ministry",)
+    assert "The ministry also named" in claims[2].text
+    assert claims[3].markers == (4,)
+    refs = {r.number: r for r in parsed.references}
+    assert (
+        refs[1].title == "Veloria rejects truce" and refs[1].url == "https://meridianwire.example/a"
+    )
+    assert refs[2].url == "https://ostravapost.example/b"
+    assert refs[3].text == "Harbor Times (syndicated copy)"
+    assert refs[4].url == "https://observers.example/c"
+    for claim in claims:
+        assert parsed.body[claim.start : claim.end] == claim.text
+
+
+def test_parse_json_shapes() -> None:
+    generic = json.dumps(
+        {
+            "question": "Why?",
+            "answer": "Veloria refused a temporary truce [1]. It demanded guarantees.",
+            "references": [{"title": "Truce refused", "url": "https://x.example/a"}, "Plain ref"],
+        }
+    )
+    parsed = parse_answer(generic)
+    assert parsed.input_format == "json" and parsed.question == "Why?"
+    assert parsed.claims[0].markers == (1,)
+    assert [(r.number, r.title) for r in parsed.references] == [
+        (1, "Truce refused"),
+        (2, "Plain ref"),
+    ]
+    with pytest.raises(QueryError, match="no answer text"):
+        parse_answer('{"question": "Why?"}')
+    with pytest.raises(QueryError, match="not valid JSON"):
+        parse_answer("{broken", fmt="json")
+    with pytest.raises(QueryError, match="must be an object"):
+        parse_answer("[1, 2]", fmt="json")
+
+
+def test_a_citewire_answer_record_can_be_audited(indexed: Engine) -> None:
+    answer = indexed.ask("Why did Veloria refuse a temporary ceasefire?")
+    parsed = parse_answer(json.dumps(answer_to_dict_for(answer)))
+    assert parsed.question == answer.question
+    assert len(parsed.claims) == sum(1 for s in answer.sentences if s.kind == "claim")
+    audit = indexed.audit(json.dumps(answer_to_dict_for(answer)), save=False)
+    # citewire's own sentences quote their sources: all of them check out again.
+    assert audit.count(ClaimLabel.SUPPORTED) == len(audit.claims) > 0
+    assert_evidence_holds(audit, indexed)
+
+
+def answer_to_dict_for(answer):  # type: ignore[no-untyped-def]
+    from citewire.codec import answer_to_dict
+
+    return answer_to_dict(answer)
+
+
+def test_parse_html_page() -> None:
+    page = (
+        "<html><head><title>Q</title></head><body><article>"
+        "<h1>Why did Veloria refuse a ceasefire?</h1>"
+        "<p>Veloria refused a <em>temporary</em> ceasefire, its ministry said "
+        '<a href="https://meridianwire.example/a">[1]</a>. It wants written guarantees.[2]</p>'
+        "<p>Talks stalled over the question of guarantees, mediators in Ostrava said.</p>"
+        "<h2>References</h2><ol>"
+        '<li>Meridian Wire, "Veloria rejects truce" '
+        '<a href="https://meridianwire.example/a">link</a></li>'
+        '<li><a href="https://oecd.example/ai">AI Policy Observatory</a></li>'
+        "</ol></article></body></html>"
+    )
+    parsed = parse_answer(page)
+    assert parsed.input_format == "html"
+    assert parsed.question == "Why did Veloria refuse a ceasefire?"
+    assert parsed.claims[0].markers == (1,) and parsed.claims[1].markers == (2,)
+    assert [r.url for r in parsed.references] == [
+        "https://meridianwire.example/a",
+        "https://oecd.example/ai",
+    ]
+    assert parsed.references[1].title == "AI Policy Observatory"
+
+
+def test_question_override_and_no_question() -> None:
+    body = "Veloria refused the truce on Tuesday. Its minister demanded guarantees."
+    parsed = parse_answer(body)
+    assert parsed.question is None
+    assert "The answer lists no references." in parsed.notes
+    assert parse_answer(body, question="Why?").question == "Why?"
+
+
+# --- bad input -------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["", "   \n\n  "])
+def test_empty_input(text: str) -> None:
+    with pytest.raises(QueryError, match="nothing to audit"):
+        parse_answer(text)
+
+
+def test_enormous_input_is_refused_and_long_one_capped(indexed: Engine) -> None:
+    with pytest.raises(QueryError, match="limit"):
+        parse_answer("Veloria refused. " * (MAX_AUDIT_CHARS // 10))
+    many = " ".join(f"Claim number {i} says Veloria met {i} envoys." for i in range(12))
+    auditor = Auditor(indexed.store, indexed.retriever, indexed.embedder, max_claims=5)
+    audit = auditor.audit(parse_answer(many))
+    assert len(audit.claims) == 5
+    assert any("first 5 of 12" in n for n in audit.notes)
+    assert MAX_CLAIMS >= 100  # the default leaves room for a long essay
+
+
+def test_empty_index_supports_nothing(engine: Engine) -> None:
+    audit = engine.audit(SEED_SHAPED, save=False)
+    assert audit.count(ClaimLabel.SUPPORTED) == 0 and audit.count(ClaimLabel.CONTRADICTED) == 0
+    assert all(c.label in (ClaimLabel.NOT_FOUND, ClaimLabel.OPINION) for c in audit.claims)
+    assert any("index is empty" in n for n in audit.notes)
+    assert all(r.article_id is None for r in audit.references)
+
+
+def test_non_english_and_broken_references(indexed: Engine) -> None:
+    text = (
+        "¿Por qué rechaza Veloria una tregua temporal?\n"
+        "El ministerio de Asuntos Exteriores dijo que no aceptaría una tregua temporal con la "
+        "Alianza del Norte. La ministra Adira Kessan exigió garantías de seguridad por escrito.\n"
+        "References\n"
+        "- htp://broken url with spaces\n"
+        "- Just a title with no link\n"
+    )
+    audit = indexed.audit(text, save=False)
+    assert any("does not look like English" in n for n in audit.notes)
+    assert all(r.article_id is None for r in audit.references)
+    assert audit.references[0].url is None  # not an http(s) URL: nothing to fetch or match
+    assert_evidence_holds(audit, indexed)
+
+
+# --- storage, codec, output --------------------------------------------------------------------
+def test_stored_audit_round_trips(indexed: Engine) -> None:
+    audit = indexed.audit(SEED_SHAPED, origin="seed.txt")
+    assert audit.id is not None
+    assert indexed.get_audit(audit.id) == audit
+    assert audit_from_dict(audit_to_dict(audit)) == audit
+    assert [s.id for s in indexed.audits()] == [audit.id]
+    totals = audit_to_dict(audit)["totals"]
+    assert totals["claims"] == len(audit.claims)
+    assert totals["references_listed"] == 5 and totals["references_in_index"] == 4
+
+
+def test_outputs_escape_hostile_text(indexed: Engine) -> None:
+    hostile = (
+        "Why <script>alert(1)</script>?\n"
+        "Veloria's foreign ministry said it would not accept a temporary ceasefire "
+        '<img src=x onerror="alert(2)">.\n'
+        "References\n"
+        '- [click me](javascript:alert(3)) "Evil" javascript:alert(4)\n'
+    )
+    audit = indexed.audit(hostile, save=False)
+    page = audit_html(audit)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    assert "<img src=x" not in page
+    assert 'href="javascript:' not in page
+    markdown = audit_markdown(audit)
+    assert markdown.startswith("## Audit:")
+
+
+# --- the command -------------------------------------------------------------------------------
+def test_cli_audit_file_stdin_url_and_show(
+    home: Path, corpus_file: Path, tmp_path: Path, http_server: LocalHTTPServer
+) -> None:
+    runner = CliRunner()
+    env = {"CITEWIRE_HOME": str(home)}
+
+    def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, list(args), env=env, input=input)
+
+    assert run("ingest", str(corpus_file), "-q").exit_code == 0
+    seed = tmp_path / "answer.txt"
+    seed.write_text(SEED_SHAPED, encoding="utf-8")
+    result = run("audit", str(seed), "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["totals"]["references_listed"] == 5
+    assert report["origin"] == str(seed)
+    audit_id = report["id"]
+
+    result = run("audit", "-", "--no-save", input=SEED_SHAPED)
+    assert result.exit_code == 0 and "Claims" in result.output
+
+    url = http_server.add("/answer.md", body=SEED_SHAPED, content_type="text/markdown")
+    result = run("audit", url, "--format", "markdown", "--no-save")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("## Audit: Veloria says")
+
+    result = run("audits")
+    assert audit_id in result.output and result.output.count("\n") == 1  # --no-save stored none
+    result = run("show", audit_id, "--format", "html")
+    assert result.exit_code == 0 and "<h1>Audit:" in result.output
+
+    for bad, why in (
+        (str(tmp_path / "missing.txt"), "cannot read"),
+        (closed_port_url("/answer"), "error"),
+    ):
+        result = run("audit", bad)
+        assert result.exit_code == 1
+        assert why in result.output.lower()
+        assert "Traceback" not in result.output
+    result = run("show", "nosuchid")
+    assert result.exit_code == 1 and "no answer or audit" in result.output
