@@ -54,17 +54,24 @@ def test_constant_guesses_score_half_balanced_accuracy() -> None:
 def test_calibration_finds_the_separating_threshold() -> None:
     scores = [0.1, 0.2, 0.35, 0.6, 0.7, 0.9]
     gold = [False, False, False, True, True, True]
-    found = calibrate_threshold(scores, gold, current=0.5, grid=[0.3, 0.4, 0.5, 0.65, 0.8])
+    grid = [0.3, 0.4, 0.5, 0.65, 0.8]
+    found = calibrate_threshold(scores, gold, current=0.5, grid=grid, tolerance=0.005)
     # 0.4 and 0.5 both separate perfectly: the plateau keeps the current constant.
     assert found.chosen == 0.5 and found.balanced_accuracy == 1.0
     assert found.plateau == (0.4, 0.5)
-    moved = calibrate_threshold(scores, gold, current=0.8, grid=[0.3, 0.4, 0.5, 0.65, 0.8])
+    moved = calibrate_threshold(scores, gold, current=0.8, grid=grid, tolerance=0.005)
     assert moved.chosen == 0.5 and moved.current_balanced_accuracy < 1.0
+    # By default the tolerance is two flipped pairs of the smaller class: on six pairs, one
+    # misplaced pair (balanced accuracy 0.83 at 0.65) is no evidence against the constant.
+    kept = calibrate_threshold(scores, gold, current=0.65, grid=grid)
+    assert kept.chosen == 0.65 and kept.best_balanced_accuracy == 1.0
 
 
 def test_calibration_never_passes_a_failed_fact() -> None:
     # -1 marks a pair whose facts failed: not supported at any threshold, even 0.
-    found = calibrate_threshold([-1.0, -1.0, 0.0, 0.9], [False, False, True, True], current=0.5)
+    found = calibrate_threshold(
+        [-1.0, -1.0, 0.0, 0.9], [False, False, True, True], current=0.5, tolerance=0.005
+    )
     assert found.chosen == 0.0 and found.balanced_accuracy == 1.0
 
 
