@@ -10,6 +10,7 @@ import pytest
 from citewire.engine import Engine
 from citewire.llm import OpenAIWriter
 from citewire.models import AnswerStatus
+from citewire.render import answer_text
 from tests.support.fake_llm import FakeLLM, fake_llm
 
 __all__ = ["fake_llm"]
@@ -94,3 +95,44 @@ def test_uncited_answer_never_shown(loaded: Engine, fake_llm: FakeLLM) -> None:
         answer = loaded.ask(QUESTION, writer=writer)
     assert answer.status == AnswerStatus.INSUFFICIENT_EVIDENCE
     assert answer.sentences == ()
+
+
+class ScriptedJudge:
+    """A judge with a fixed opinion, behind the real ``Judge`` protocol."""
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+        self.calls: list[tuple[str, str]] = []
+
+    @property
+    def name(self) -> str:
+        return "scripted-judge"
+
+    def support(self, claim: str, evidence: str) -> float:
+        self.calls.append((claim, evidence))
+        return self.probability
+
+
+@pytest.mark.parametrize("probability", [0.9, 0.1])
+def test_judge_decides_paraphrases(loaded: Engine, fake_llm: FakeLLM, probability: float) -> None:
+    def paraphrase(request: dict) -> str:  # type: ignore[type-arg]
+        n = passage_number(request["messages"][-1]["content"], "rearm")
+        return (
+            f"Veloria's foreign ministry said a temporary ceasefire would let its foes rearm [{n}]."
+        )
+
+    fake_llm.reply(paraphrase)
+    fake_llm.reply(paraphrase)  # the one revision says the same
+    judge = ScriptedJudge(probability)
+    with OpenAIWriter(fake_llm.config()) as writer:
+        answer = loaded.ask(QUESTION, writer=writer, judge=judge)
+    assert judge.calls and "rearm" in judge.calls[0][1]  # it saw the cited passage
+    if probability > 0.5:
+        assert answer.status == AnswerStatus.ANSWERED
+        (sentence,) = answer.sentences
+        assert sentence.check is not None and sentence.check.layer == "scripted-judge"
+        assert sentence.check.score == pytest.approx(0.9)
+        assert "0.90 scripted-judge" in answer_text(answer)
+    else:
+        assert answer.status == AnswerStatus.INSUFFICIENT_EVIDENCE
+        assert not any("foes" in s.text for s in answer.sentences)

@@ -38,7 +38,13 @@ from citewire.models import (
 from citewire.question import Question, analyse
 from citewire.retrieve import Retriever
 from citewire.store import Store
-from citewire.verify import check_citation_span, check_support, contradictions, quote_hash
+from citewire.verify import (
+    Judge,
+    check_citation_span,
+    check_support,
+    contradictions,
+    quote_hash,
+)
 from citewire.write import Draft, Reviser, Writer
 
 EVIDENCE_K = 12
@@ -51,12 +57,18 @@ PREMISE_CANDIDATES = 3
 
 class Asker:
     def __init__(
-        self, store: Store, retriever: Retriever, writer: Writer, fallback: Writer
+        self,
+        store: Store,
+        retriever: Retriever,
+        writer: Writer,
+        fallback: Writer,
+        judge: Judge | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
         self.writer = writer
         self.fallback = fallback
+        self.judge = judge
 
     def ask(self, text: str, as_of: datetime | None = None, k: int = EVIDENCE_K) -> Answer:
         # Without an explicit as-of date the answer is as of now and every article counts,
@@ -163,8 +175,7 @@ class Asker:
                 kept.append(replace(paragraph, sentences=tuple(sentences)))
         return kept, checked, passed, dropped
 
-    @staticmethod
-    def _check_sentence(sentence: Sentence, articles: Mapping[str, Article]) -> Check:
+    def _check_sentence(self, sentence: Sentence, articles: Mapping[str, Article]) -> Check:
         if sentence.check is not None and not sentence.check.passed:
             return sentence.check  # the writer already found it broken (e.g. a bad [n])
         if not sentence.citations:
@@ -188,7 +199,7 @@ class Asker:
             headline = f"{article.title.rstrip('.')}." if article.title else ""
             if headline and headline not in evidence_parts:
                 evidence_parts.append(headline)
-        return check_support(sentence.text, " ".join(evidence_parts))
+        return check_support(sentence.text, " ".join(evidence_parts), judge=self.judge)
 
     # 4b -----------------------------------------------------------------------------------
     def _premise(self, question: Question, evidence: Sequence[Hit]) -> Paragraph | None:

@@ -203,6 +203,10 @@ def stats(home: str | None, as_json: bool) -> None:
 
 
 FORMATS = click.Choice(["text", "markdown", "json", "html"])
+JUDGE_HELP = (
+    "Entailment judge for the support check: none (facts + embeddings), llm (the "
+    "OpenAI-compatible server in CITEWIRE_LLM_BASE_URL), local (Qwen 1.5B), smollm2, or a .gguf."
+)
 
 
 def _print_answer(answer: Answer, fmt: str, explain: bool) -> None:
@@ -238,6 +242,7 @@ def _print_answer(answer: Answer, fmt: str, explain: bool) -> None:
     help="Model name on the server; for --writer llama: smollm2, qwen1.5b or a .gguf path.",
 )
 @click.option("--k", "k", type=int, default=12, show_default=True, help="Passages of evidence.")
+@click.option("--judge", "judge_spec", envvar="CITEWIRE_JUDGE", default="none", help=JUDGE_HELP)
 @handle_errors
 def ask(
     question: str,
@@ -249,9 +254,13 @@ def ask(
     llm_url: str | None,
     llm_model: str | None,
     k: int,
+    judge_spec: str,
 ) -> None:
     """Answer a question from the index: every sentence cited and checked."""
+    from citewire.judge import make_judge
+
     when = parse_user_date(as_of, end_of_day=True) if as_of else None
+    judge = make_judge(judge_spec)
     with Engine(home) as engine, contextlib.ExitStack() as stack:
         chosen: Writer | None = None
         if writer == "openai":
@@ -263,7 +272,7 @@ def ask(
             from citewire.local_llm import LlamaWriter
 
             chosen = stack.enter_context(LlamaWriter(llm_model or "qwen1.5b"))
-        answer = engine.ask(question, as_of=when, writer=chosen, k=k)
+        answer = engine.ask(question, as_of=when, writer=chosen, k=k, judge=judge)
     _print_answer(answer, fmt, explain)
 
 
@@ -322,12 +331,6 @@ def show(answer_id: str, home: str | None, fmt: str, explain: bool) -> None:
             _print_audit(stored, fmt)
             return
     _print_answer(answer, fmt, explain)
-
-
-JUDGE_HELP = (
-    "Entailment judge for the support check: none (facts + embeddings), llm (the "
-    "OpenAI-compatible server in CITEWIRE_LLM_BASE_URL), local (Qwen 1.5B), smollm2, or a .gguf."
-)
 
 
 def _print_audit(audit: Audit, fmt: str) -> None:
@@ -403,6 +406,22 @@ def audits(home: str | None, limit: int) -> None:
         click.echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {r.question or '(no question)'}")
 
 
+def _eval_writer(
+    stack: contextlib.ExitStack[Any], kind: str, llm_url: str | None, llm_model: str | None
+) -> Writer | None:
+    """The writer `eval` scores, as `ask` builds it (None: extractive); closed by ``stack``."""
+    if kind == "openai":
+        from citewire.llm import LLMConfig, OpenAIWriter
+
+        config = LLMConfig.from_env(base_url=llm_url, model=llm_model)
+        return stack.enter_context(OpenAIWriter(config))
+    if kind == "llama":
+        from citewire.local_llm import LlamaWriter
+
+        return stack.enter_context(LlamaWriter(llm_model or "qwen1.5b"))
+    return None
+
+
 @cli.command(name="eval")
 @click.argument("sets", nargs=-1)
 @click.option(
@@ -427,6 +446,19 @@ def audits(home: str | None, limit: int) -> None:
     help="Verifier sets: an LLM judge (none, llm, local, smollm2 or a .gguf path).",
 )
 @click.option("--judge-limit", type=int, help="Verifier sets: pairs the judge scores (default 60).")
+@click.option(
+    "--writer",
+    type=click.Choice(["extractive", "openai", "llama"]),
+    default="extractive",
+    show_default=True,
+    help="Answer sets: the writer scored (an LLM writer adds its unchecked one-shot baseline).",
+)
+@click.option("--llm-url", envvar="CITEWIRE_LLM_BASE_URL", help="Base URL of the LLM server.")
+@click.option(
+    "--llm-model",
+    envvar="CITEWIRE_LLM_MODEL",
+    help="Model name on the server; for --writer llama: smollm2, qwen1.5b or a .gguf path.",
+)
 @handle_errors
 def eval_command(
     sets: tuple[str, ...],
@@ -436,6 +468,9 @@ def eval_command(
     as_json: bool,
     judge_spec: str | None,
     judge_limit: int | None,
+    writer: str,
+    llm_url: str | None,
+    llm_model: str | None,
 ) -> None:
     """Score answers on public benchmark sets (rgb_en_fact, multihop_rag_sample500, realtimeqa)
     and the verifier on others (attributionbench, wice, summedits_news, climate_fever,
@@ -448,6 +483,9 @@ def eval_command(
     from citewire.judge import make_judge
 
     judge = make_judge(judge_spec)
+    # The writer (a loaded model) lives for all the sets; click closes it when the command ends.
+    stack = click.get_current_context().with_resource(contextlib.ExitStack())
+    chosen = _eval_writer(stack, writer, llm_url, llm_model)
     reports = []
     for name in sets or SETS:
         if name in VERIFY_SETS:
@@ -464,7 +502,12 @@ def eval_command(
                 click.echo(report_text(report))
             continue
         report = run_eval(
-            name, data_dir, limit=limit, home=reuse_home, progress=lambda m: click.echo(m, err=True)
+            name,
+            data_dir,
+            limit=limit,
+            home=reuse_home,
+            writer=chosen,
+            progress=lambda m: click.echo(m, err=True),
         )
         reports.append(report)
         if not as_json:
@@ -532,8 +575,7 @@ def serve(
         os.environ.pop("CITEWIRE_TOKEN", None)
     writes = "writes need the token" if token else "read-only: no --token, writes are refused"
     click.echo(
-        f"citewire: serving {index_home} at http://{host}:{port}/ "
-        f"({workers} worker(s); {writes})",
+        f"citewire: serving {index_home} at http://{host}:{port}/ ({workers} worker(s); {writes})",
         err=True,
     )
     run_server(host, port, workers)

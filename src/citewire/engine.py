@@ -101,10 +101,12 @@ class Engine:
         as_of: datetime | None = None,
         writer: Writer | None = None,
         k: int = EVIDENCE_K,
+        judge: Judge | None = None,
     ) -> Answer:
-        """A cited, checked answer from the index, stored with an id (see ``answers``)."""
+        """A cited, checked answer from the index, stored with an id (see ``answers``).
+        ``judge`` adds a model to the support check of every sentence (see ``verify``)."""
         fallback = ExtractiveWriter(self.embedder)
-        asker = Asker(self.store, self.retriever, writer or fallback, fallback)
+        asker = Asker(self.store, self.retriever, writer or fallback, fallback, judge)
         return asker.ask(question, as_of=as_of, k=k)
 
     def answer(self, answer_id: str) -> Answer:
@@ -185,7 +187,6 @@ class Engine:
 
     def audits(self, limit: int = 50) -> list[AuditSummary]:
         return self.store.list_audits(limit)
-
 
 
 def pinned_as_of(answer: Answer) -> bool:

@@ -199,6 +199,20 @@ def _insufficient_lines(answer: Answer) -> list[str]:
     return lines
 
 
+def support_lines(answer: Answer, width: int = 60) -> list[str]:
+    """One line per checked sentence: its support score, the layer that decided, its opening."""
+    lines = []
+    for number, sentence in enumerate((s for s in answer.sentences if s.check), start=1):
+        assert sentence.check is not None
+        opening = (
+            sentence.text if len(sentence.text) <= width else sentence.text[: width - 3] + "..."
+        )
+        lines.append(
+            f"{number:>2}. {sentence.check.score:.2f} {sentence.check.layer:<13} {opening}"
+        )
+    return lines
+
+
 def answer_text(answer: Answer, width: int = 100, explain: bool = False) -> str:
     lines = [answer.question, answer_status_line(answer), ""]
     if answer.status == AnswerStatus.INSUFFICIENT_EVIDENCE:
@@ -211,6 +225,9 @@ def answer_text(answer: Answer, width: int = 100, explain: bool = False) -> str:
     if answer.references:
         lines.append("References")
         lines += [reference_line(r) for r in answer.references]
+    if any(s.check for s in answer.sentences):
+        lines += ["", "Support (each sentence against what it cites: score, deciding check):"]
+        lines += [f"  {line}" for line in support_lines(answer)]
     if explain:
         lines += ["", "Candidates considered (score, kept?, why):"]
         for d in answer.explain:
@@ -247,6 +264,9 @@ def answer_markdown(answer: Answer, explain: bool = False) -> str:
     if answer.references:
         lines += ["### References", ""]
         lines += [reference_markdown(ref) for ref in answer.references]
+    if any(s.check for s in answer.sentences):
+        lines += ["", "### Support", ""]
+        lines += [f"- `{line}`" for line in support_lines(answer)]
     if explain and answer.explain:
         lines += ["", "### Candidates considered", ""]
         lines += [
