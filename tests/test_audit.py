@@ -14,17 +14,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from citewire.audit import MAX_AUDIT_CHARS, MAX_CLAIMS, Auditor, parse_answer
+from citewire.audit import MAX_AUDIT_CHARS, MAX_CLAIMS, Auditor, ModelSplitter, parse_answer
 from citewire.cli import cli
 from citewire.codec import audit_from_dict, audit_to_dict
 from citewire.engine import Engine
 from citewire.errors import QueryError
+from citewire.llm import OpenAIWriter
 from citewire.models import Audit, ClaimLabel, Relevance
 from citewire.render import audit_html, audit_markdown, audit_text
 from citewire.verify import check_citation_span
+from tests.support.fake_llm import FakeLLM, fake_llm
 from tests.support.httpserver import LocalHTTPServer, closed_port_url, http_server
 
-__all__ = ["http_server"]
+__all__ = ["fake_llm", "http_server"]
 
 SHARED_SEED = Path(__file__).resolve().parents[2] / "shared" / "examples" / "seed-answer.txt"
 
@@ -376,3 +378,49 @@ def test_cli_audit_file_stdin_url_and_show(
         assert "Traceback" not in result.output
     result = run("show", "nosuchid")
     assert result.exit_code == 1 and "no answer or audit" in result.output
+
+
+# --- atomic claims with a model ----------------------------------------------------------------
+COMPOUND = (
+    "Why did Veloria refuse?\n"
+    "Veloria's foreign ministry said it would not accept a temporary ceasefire with the Northern "
+    "Alliance, and Foreign Minister Adira Kessan demanded written security guarantees from at "
+    "least two outside powers.\n"
+)
+
+
+def test_model_splits_compound_sentences(indexed: Engine, fake_llm: FakeLLM) -> None:
+    fake_llm.reply(
+        "Veloria's foreign ministry said it would not accept a temporary ceasefire with the "
+        "Northern Alliance.\n"
+        "Foreign Minister Adira Kessan demanded written security guarantees from at least two "
+        "outside powers."
+    )
+    with OpenAIWriter(fake_llm.config()) as model:
+        audit = indexed.audit(COMPOUND, splitter=ModelSplitter(model), save=False)
+    assert [c.part for c in audit.claims] == [1, 2]
+    assert all(c.sentence and c.sentence.startswith("Veloria's foreign") for c in audit.claims)
+    assert all(c.label == ClaimLabel.SUPPORTED for c in audit.claims)
+    assert any("split 1 compound sentence" in n for n in audit.notes)
+    assert "From the sentence:" in audit_text(audit)
+    assert audit_from_dict(audit_to_dict(audit)) == audit
+
+
+def test_a_split_that_invents_is_not_used(indexed: Engine, fake_llm: FakeLLM) -> None:
+    fake_llm.reply(
+        "Veloria's foreign ministry rejected the ceasefire.\n"
+        "Veloria has 60 warships in the southern ports."  # nowhere in the sentence
+    )
+    with OpenAIWriter(fake_llm.config()) as model:
+        audit = indexed.audit(COMPOUND, splitter=ModelSplitter(model), save=False)
+    (claim,) = audit.claims
+    assert claim.part == 0 and "Adira Kessan" in claim.text
+    assert any("added words the sentence lacks" in n for n in audit.notes)
+
+
+def test_a_dead_model_leaves_sentences_whole(indexed: Engine, fake_llm: FakeLLM) -> None:
+    fake_llm.error(500)
+    with OpenAIWriter(fake_llm.config()) as model:
+        audit = indexed.audit(COMPOUND, splitter=ModelSplitter(model), save=False)
+    assert len(audit.claims) == 1 and audit.claims[0].part == 0
+    assert any("Splitting compound sentences stopped" in n for n in audit.notes)

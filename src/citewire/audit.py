@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +43,7 @@ import numpy.typing as npt
 from citewire.answer import make_reference
 from citewire.chunk import split_sentences
 from citewire.embed import Embedder
-from citewire.errors import QueryError
+from citewire.errors import LLMError, QueryError
 from citewire.extract import decode
 from citewire.extractive import MIN_SIMILARITY
 from citewire.fetch import Fetcher, FetchPolicy
@@ -70,6 +70,8 @@ __all__ = [
     "MAX_CLAIMS",
     "REFERENCE_RELEVANCE",
     "Auditor",
+    "ClaimSplitter",
+    "ModelSplitter",
     "ParsedAnswer",
     "ParsedClaim",
     "ParsedReference",
@@ -123,6 +125,8 @@ class ParsedClaim:
     paragraph: int
     markers: tuple[int, ...] = ()
     links: tuple[str, ...] = ()
+    sentence: str | None = None  # set on the atomic parts of a split compound sentence
+    part: int = 0
 
 
 @dataclass(frozen=True)
@@ -517,6 +521,102 @@ def _reference_from_text(number: int, entry: str) -> ParsedReference:
     return ParsedReference(number, _MD_LINK.sub(r"\1 \2", entry), title, url)
 
 
+# --- 1b. atomic claims (with a model) ---------------------------------------------------------
+SPLIT_MIN_WORDS = 15  # shorter sentences rarely hold two claims; not worth a model call
+MAX_PARTS = 6
+_SPLIT_INSTRUCTIONS = (
+    "Split the sentence inside <sentence> into the separate factual claims it makes. Write one "
+    "claim per line, each a short complete sentence that names its subject instead of using "
+    "a pronoun. Use only what the sentence says: add nothing, and leave out no fact. If the "
+    "sentence makes a single claim, write it unchanged on one line. Write nothing else."
+)
+
+
+class ClaimSplitter(Protocol):
+    """Splits a compound sentence into atomic claims (a chat model: ``ModelSplitter``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def split(self, sentence: str) -> list[str]: ...
+
+
+class ChatModel(Protocol):
+    """What ``ModelSplitter`` needs of a model: ``llm.ChatWriter`` (server or local) has it."""
+
+    name: str
+
+    def reply(self, messages: Sequence[Mapping[str, str]]) -> str: ...
+
+
+class ModelSplitter:
+    """A ``ClaimSplitter`` over any chat model citewire can write with."""
+
+    def __init__(self, model: ChatModel) -> None:
+        self.model = model
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def split(self, sentence: str) -> list[str]:
+        guarded = sentence.replace("<", "‹").replace(">", "›")  # data, never markup
+        reply = self.model.reply(
+            [
+                {"role": "system", "content": _SPLIT_INSTRUCTIONS},
+                {"role": "user", "content": f"<sentence>{guarded}</sentence>"},
+            ]
+        )
+        parts = []
+        for line in reply.splitlines():
+            line = _LIST_ITEM.sub("", line).strip().strip('"')
+            if len(line.split()) >= SHORT_CLAIM_WORDS - 1:
+                parts.append(line)
+        return parts[:MAX_PARTS]
+
+
+def _split_all(
+    splitter: ClaimSplitter, claims: Sequence[ParsedClaim]
+) -> tuple[list[ParsedClaim], list[str]]:
+    """Replace each compound sentence by its atomic claims. A part the sentence itself does not
+    support (a number, name or date it lacks; most of its words absent) is the model's
+    invention: then the sentence is kept whole, so the audit never checks words nobody wrote."""
+    out: list[ParsedClaim] = []
+    split = rejected = 0
+    failure: str | None = None
+    for claim in claims:
+        if len(claim.text.split()) < SPLIT_MIN_WORDS or failure:
+            out.append(claim)
+            continue
+        try:
+            parts = splitter.split(claim.text)
+        except LLMError as exc:
+            failure = exc.one_line()
+            out.append(claim)
+            continue
+        if len(parts) < 2:
+            out.append(claim)
+            continue
+        if not all(check_support(part, claim.text).passed for part in parts):
+            rejected += 1
+            out.append(claim)
+            continue
+        split += 1
+        out += [
+            replace(claim, text=part, sentence=claim.text, part=number)
+            for number, part in enumerate(parts, start=1)
+        ]
+    notes = []
+    if split or rejected:
+        note = f"{splitter.name} split {split} compound sentence(s) into atomic claims"
+        if rejected:
+            note += f"; {rejected} split(s) added words the sentence lacks and were not used"
+        notes.append(note + ".")
+    if failure:
+        notes.append(f"Splitting compound sentences stopped ({failure}); the rest were whole.")
+    return out, notes
+
+
 # --- 2-4. auditing -----------------------------------------------------------------------------
 @dataclass
 class _Candidate:
@@ -540,12 +640,14 @@ class Auditor:
         embedder: Embedder,
         judge: Judge | None = None,
         max_claims: int = MAX_CLAIMS,
+        splitter: ClaimSplitter | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
         self.embedder = embedder
         self.judge = judge
         self.max_claims = max_claims
+        self.splitter = splitter
         # Claims of one answer keep meeting the same passages: embed each span once.
         self._vectors: dict[str, npt.NDArray[np.float32]] = {}
 
@@ -572,6 +674,9 @@ class Auditor:
                 "The text does not look like English; the fact checks and the embedding model "
                 "are built for English, so expect claims to be reported as not found."
             )
+        if self.splitter is not None:
+            claims_in, split_notes = _split_all(self.splitter, claims_in)
+            notes += split_notes
         claims = [self._claim(claim, resolved, filters) for claim in claims_in]
         claims, sources = self._number_sources(claims)
         topic = parsed.question or (parsed.body.split("\n\n")[0] if parsed.body else "")
@@ -697,6 +802,8 @@ class Auditor:
             label=ClaimLabel.NOT_FOUND,
             markers=claim.markers,
             links=claim.links,
+            sentence=claim.sentence,
+            part=claim.part,
         )
         checkable = _checkable(claim.text)
         if not candidates:

@@ -333,6 +333,21 @@ def show(answer_id: str, home: str | None, fmt: str, explain: bool) -> None:
     _print_answer(answer, fmt, explain)
 
 
+def _chat_model(spec: str | None, stack: contextlib.ExitStack) -> Any:
+    """A chat model (``llm.ChatWriter``) from a judge-style spec; None for none. Closed by
+    ``stack``."""
+    key = (spec or "none").strip()
+    if key.lower() == "none":
+        return None
+    if key.lower() == "llm":
+        from citewire.llm import LLMConfig, OpenAIWriter
+
+        return stack.enter_context(OpenAIWriter(LLMConfig.from_env()))
+    from citewire.local_llm import LlamaWriter
+
+    return stack.enter_context(LlamaWriter("qwen1.5b" if key.lower() == "local" else key))
+
+
 def _print_audit(audit: Audit, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(audit_to_dict(audit), indent=2, ensure_ascii=False))
@@ -361,6 +376,14 @@ def _print_audit(audit: Audit, fmt: str) -> None:
 @click.option("--question", help="The question the answer answers (default: found in the text).")
 @click.option("--as-of", "as_of", help="Use only evidence published by this date (default: now).")
 @click.option("--judge", "judge_spec", envvar="CITEWIRE_JUDGE", default="none", help=JUDGE_HELP)
+@click.option(
+    "--split-claims",
+    "split_spec",
+    default="auto",
+    show_default=True,
+    help="Model that splits compound sentences into atomic claims: auto (the --judge model, "
+    "if any), none, llm, local, smollm2 or a .gguf path.",
+)
 @click.option("--no-save", is_flag=True, help="Do not store the audit in the index.")
 @handle_errors
 def audit(
@@ -371,17 +394,21 @@ def audit(
     question: str | None,
     as_of: str | None,
     judge_spec: str,
+    split_spec: str,
     no_save: bool,
 ) -> None:
     """Audit an answer written elsewhere (FILE, URL or - for stdin): which claims the indexed
     sources support, and which listed references are in the index, relevant and used."""
-    from citewire.audit import read_source
+    from citewire.audit import ModelSplitter, read_source
     from citewire.judge import make_judge
 
     when = parse_user_date(as_of, end_of_day=True) if as_of else None
     text, origin, guessed = read_source(source)
     judge = make_judge(judge_spec)
-    with Engine(home) as engine:
+    if split_spec == "auto":
+        split_spec = judge_spec
+    with Engine(home) as engine, contextlib.ExitStack() as stack:
+        model = _chat_model(split_spec, stack)
         report = engine.audit(
             text,
             fmt=input_format if input_format != "auto" else guessed,
@@ -389,6 +416,7 @@ def audit(
             as_of=when,
             origin=origin,
             judge=judge,
+            splitter=ModelSplitter(model) if model is not None else None,
             save=not no_save,
         )
     _print_audit(report, fmt)

@@ -224,6 +224,8 @@ def audit_to_dict(audit: Audit) -> dict[str, Any]:
                 "markers": list(c.markers),
                 "links": list(c.links),
                 "reasons": list(c.reasons),
+                "sentence": c.sentence,
+                "part": c.part,
                 "evidence": [
                     {"citation": _citation(e.citation), "check": _check(e.check)}
                     for e in c.evidence
@@ -276,6 +278,8 @@ def audit_from_dict(d: dict[str, Any]) -> Audit:
                 markers=tuple(c["markers"]),
                 links=tuple(c["links"]),
                 reasons=tuple(c["reasons"]),
+                sentence=c.get("sentence"),
+                part=c.get("part", 0),
             )
             for c in d["claims"]
         ),

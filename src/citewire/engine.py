@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from citewire.answer import EVIDENCE_K, Asker
-from citewire.audit import Auditor, parse_answer
+from citewire.audit import Auditor, ClaimSplitter, parse_answer
 from citewire.config import resolve_home
 from citewire.embed import Embedder, default_embedder
 from citewire.errors import NotFoundError
@@ -168,12 +168,14 @@ class Engine:
         as_of: datetime | None = None,
         origin: str | None = None,
         judge: Judge | None = None,
+        splitter: ClaimSplitter | None = None,
         save: bool = True,
     ) -> Audit:
         """Check an answer written elsewhere against the index (see ``citewire.audit``); stored
-        with an id unless ``save`` is false."""
+        with an id unless ``save`` is false. ``splitter`` (a model) splits compound sentences
+        into atomic claims."""
         parsed = parse_answer(text, fmt, question)
-        auditor = Auditor(self.store, self.retriever, self.embedder, judge)
+        auditor = Auditor(self.store, self.retriever, self.embedder, judge, splitter=splitter)
         report = auditor.audit(parsed, as_of=as_of, origin=origin)
         return self.store.save_audit(report) if save else report
 

@@ -316,6 +316,10 @@ class AuditClaim:
     markers: tuple[int, ...] = ()
     links: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    # When a model split a compound sentence into atomic claims: the sentence, and this claim's
+    # place among its parts (1, 2, ...); start/end are then the sentence's offsets.
+    sentence: str | None = None
+    part: int = 0
 
 
 class Relevance:

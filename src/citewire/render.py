@@ -372,6 +372,15 @@ def audit_text(audit: Audit, width: int = 100) -> str:
     lines = [f"Audit: {audit.question or '(no question given)'}", audit_status_line(audit), ""]
     lines.append("Claims")
     for number, claim in enumerate(audit.claims, start=1):
+        if claim.part == 1 and claim.sentence:
+            lines.append(
+                textwrap.fill(
+                    f"From the sentence: {claim.sentence}",
+                    width=width,
+                    initial_indent="     ",
+                    subsequent_indent="     ",
+                )
+            )
         marks = "".join(f"[{m}]" for m in claim.markers)
         head = f"{number:>3}. {claim.label.upper().replace('_', ' ')}"
         text = f"{claim.text} {marks}".rstrip()
@@ -423,6 +432,8 @@ def audit_markdown(audit: Audit) -> str:
     lines = [f"## Audit: {audit.question or '(no question given)'}", ""]
     lines += [f"*{audit_status_line(audit)}*", "", "### Claims", ""]
     for number, claim in enumerate(audit.claims, start=1):
+        if claim.part == 1 and claim.sentence:
+            lines.append(f"   *From the sentence: {claim.sentence}*")
         marks = "".join(f"[{m}]" for m in claim.markers)
         lines.append(f"{number}. **{CLAIM_LABELS[claim.label]}** — {claim.text} {marks}".rstrip())
         lines += [f"   - {line}" for line in _evidence_lines(claim)]
