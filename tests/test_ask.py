@@ -15,7 +15,7 @@ from citewire.engine import Engine
 from citewire.errors import QueryError
 from citewire.models import Answer, AnswerStatus
 from citewire.render import answer_html, answer_markdown, answer_text
-from tests.support.corpus import articles, write_jsonl
+from tests.support.corpus import FUEL_RECORDS, articles, write_jsonl
 
 WHY = (
     "Veloria refuses a temporary ceasefire and is threatened by the Northern Alliance. "
@@ -102,27 +102,7 @@ def test_as_of_limits_evidence(loaded: Engine) -> None:
 
 
 def test_disagreeing_sources_are_both_shown(engine: Engine, tmp_path: Path) -> None:
-    records = [
-        {
-            "url": "https://one.example/fuel",
-            "title": "Blockade cuts Veloria fuel imports",
-            "text": "Port officials in Veloria said on Monday that the blockade of the southern "
-            "ports had cut fuel imports by 40 per cent since June. Queues formed at petrol "
-            "stations across the capital.",
-            "published": "2026-04-06",
-            "outlet": "Southern Courier",
-        },
-        {
-            "url": "https://two.example/fuel-imports",
-            "title": "Fuel shortages deepen in Veloria",
-            "text": "Trade ministry figures released on Thursday show the blockade of the southern "
-            "ports has cut fuel imports by 60 per cent since June. Hospitals said they were "
-            "rationing generator fuel.",
-            "published": "2026-04-09",
-            "outlet": "Capital Ledger",
-        },
-    ]
-    engine.ingest([str(write_jsonl(tmp_path / "fuel.jsonl", records))])
+    engine.ingest([str(write_jsonl(tmp_path / "fuel.jsonl", FUEL_RECORDS))])
     answer = engine.ask("By how much has the blockade cut Veloria's fuel imports?")
     assert answer.status == AnswerStatus.ANSWERED
     disputes = [p for p in answer.paragraphs if p.role == "disagreement"]

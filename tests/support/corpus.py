@@ -51,6 +51,29 @@ AI_POLICY_2 = """An intergovernmental observatory on AI policy released a databa
 SPORT = """Harbor City Rovers beat Eastfield United 3-1 on Saturday to move top of the league. Striker Tomas Reyes scored twice in the second half, and the Rovers' coach said the team had finally found its rhythm after a difficult autumn."""
 
 
+# Two reports that disagree on a figure (40 vs 60 per cent), three days apart.
+FUEL_RECORDS: list[dict[str, Any]] = [
+    {
+        "url": "https://one.example/fuel",
+        "title": "Blockade cuts Veloria fuel imports",
+        "text": "Port officials in Veloria said on Monday that the blockade of the southern "
+        "ports had cut fuel imports by 40 per cent since June. Queues formed at petrol "
+        "stations across the capital.",
+        "published": "2026-04-06",
+        "outlet": "Southern Courier",
+    },
+    {
+        "url": "https://two.example/fuel-imports",
+        "title": "Fuel shortages deepen in Veloria",
+        "text": "Trade ministry figures released on Thursday show the blockade of the southern "
+        "ports has cut fuel imports by 60 per cent since June. Hospitals said they were "
+        "rationing generator fuel.",
+        "published": "2026-04-09",
+        "outlet": "Capital Ledger",
+    },
+]
+
+
 def articles() -> list[dict[str, Any]]:
     """Records in the JSONL shape citewire ingests (url, title, text, published, outlet)."""
     return [

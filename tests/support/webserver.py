@@ -20,31 +20,10 @@ from typing import Any
 
 import httpx
 
-from tests.support.corpus import articles
+from tests.support.corpus import FUEL_RECORDS, articles
 
 HOSTILE_TITLE = '<script>alert("title")</script> Veloria <img src=x onerror=alert(1)>'
 HOSTILE_URL = "javascript:alert(document.cookie)"
-
-FUEL_RECORDS: list[dict[str, Any]] = [
-    {
-        "url": "https://one.example/fuel",
-        "title": "Blockade cuts Veloria fuel imports",
-        "text": "Port officials in Veloria said on Monday that the blockade of the southern "
-        "ports had cut fuel imports by 40 per cent since June. Queues formed at petrol "
-        "stations across the capital.",
-        "published": "2026-04-06",
-        "outlet": "Southern Courier",
-    },
-    {
-        "url": "https://two.example/fuel-imports",
-        "title": "Fuel shortages deepen in Veloria",
-        "text": "Trade ministry figures released on Thursday show the blockade of the southern "
-        "ports has cut fuel imports by 60 per cent since June. Hospitals said they were "
-        "rationing generator fuel.",
-        "published": "2026-04-09",
-        "outlet": "Capital Ledger",
-    },
-]
 
 HOSTILE_RECORD: dict[str, Any] = {
     "url": HOSTILE_URL,
