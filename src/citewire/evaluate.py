@@ -16,7 +16,11 @@ and the CI gate (floors pinned in a file, with the sha256 of every data file the
      then the same questions against an index with every article holding the answer held out.
    Every set also reports the citation support rate (re-checked here, independently of the
    answer's own checks), latency, and the retrieval-only baseline: the top passages the writer
-   was given, pasted as the answer, scored the same way.
+   was given, pasted as the answer, scored the same way. With an LLM writer (wrapped in
+   ``evaluate_llm.MeteredWriter``) also the model's seconds and tokens per answer, how often it
+   failed and the extractive writer stood in, and the unchecked one-shot baseline: its first
+   reply shown as it is, scored the same way, with the share of its sentences that would have
+   passed the checks.
 3. Floors: ``corpus_hashes``, ``check_floors`` and ``pin_floors`` for the gate.
 4. ``report_text`` renders an ``EvalReport``; ``EvalReport.to_dict`` is its JSON form.
 
@@ -37,7 +41,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -49,10 +53,12 @@ import numpy.typing as npt
 from citewire.answer import EVIDENCE_K
 from citewire.embed import Embedder, default_embedder
 from citewire.engine import INDEX_FILE, Engine
-from citewire.errors import ConfigError
+from citewire.errors import ConfigError, LLMError
+from citewire.evaluate_llm import LLMRecord, MeteredWriter
 from citewire.extract import FieldMap
 from citewire.ingest import IngestOptions
-from citewire.models import Answer, AnswerStatus, Article, Hit, SearchFilters
+from citewire.llm import ChatWriter, draft_from_reply
+from citewire.models import Answer, AnswerStatus, Article, Hit, Paragraph, SearchFilters
 from citewire.verify import check_citation_span, check_support
 from citewire.write import Writer
 
@@ -78,6 +84,13 @@ EXAMPLES_PER_KIND = 3
 RGB_PAPER_NOTE = (
     "RGB paper (Chen et al., AAAI 2024, arXiv:2309.01431), ChatGPT on en counterfactual: see "
     "paper (the data README gives no figure); its ED counts replies that say 'factual errors'"
+)
+
+UNCHECKED_NOTE = (
+    "baseline_llm = the LLM's first reply to the same one-shot prompt and passages (temperature "
+    "0; the very reply the checked answer started from, not a second call), shown as it is: no "
+    "checks, no removal, no rewrite; its claim sentences are parsed by the writer's parser and "
+    "re-checked like shown ones (baseline_llm.support); a failed call counts as an empty reply"
 )
 
 Progress = Callable[[str], None]
@@ -356,6 +369,21 @@ LABELS = {
     "citewire.latency_p95": "ask latency p95",
     "citewire.answer_words": "mean words per answer (answered only)",
     "baseline_topk.words": f"mean words of the top-{K} passages pasted",
+    "baseline_llm.contains_true": "unchecked LLM reply contains true",
+    "baseline_llm.contains_fake": "unchecked LLM reply contains fake",
+    "baseline_llm.contains_answer": "unchecked LLM reply contains the gold answer",
+    "baseline_llm.leak": "unchecked LLM reply contains the gold answer",
+    "baseline_llm.support": "unchecked LLM reply: claim sentences that pass the re-check",
+    "baseline_llm.no_citation": "  of which failing: no usable [n] (none, or not a passage)",
+    "baseline_llm.declined": "unchecked LLM reply: 'the sources do not say'",
+    "llm.fallback": "answers the extractive writer wrote because the LLM failed",
+    "llm.support_drafted": "LLM-written answers: drafted claim sentences that passed the checks",
+    "llm.completions": "LLM completions per answer (draft + one rewrite)",
+    "llm.seconds_p50": "LLM seconds per answer p50 (its completions)",
+    "llm.seconds_p95": "LLM seconds per answer p95 (its completions)",
+    "llm.generated_tokens": "tokens generated per answer (mean)",
+    "llm.tokens_per_second": "generation speed: generated tokens / generation time",
+    "llm.tokens_per_call_second": "generated tokens / LLM call time (prompt included)",
 }
 
 
@@ -440,6 +468,12 @@ class _Asked:
     answer: Answer
     evidence: list[Hit]
     seconds: float
+    llm: LLMRecord | None = None  # with an LLM writer: what the model did for this answer
+
+    @property
+    def unchecked(self) -> str:
+        """The LLM's first reply as it is (the one-shot baseline); "" when the call failed."""
+        return (self.llm.reply if self.llm is not None else None) or ""
 
 
 @dataclass
@@ -456,6 +490,17 @@ class _Run:
     answer_words: list[int] = field(default_factory=list)
     topk_words: list[int] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)
+    llm: list[LLMRecord] = field(default_factory=list)
+    llm_drafted: int = 0
+    llm_drafted_passed: int = 0
+    unchecked_shown: int = 0
+    unchecked_passed: int = 0
+    unchecked_no_citation: int = 0
+    unchecked_declined: int = 0
+
+    @property
+    def metered(self) -> bool:
+        return isinstance(self.writer, MeteredWriter)
 
     def ask(self, engine: Engine, question: str, as_of: datetime) -> _Asked:
         question = " ".join(question.split())
@@ -463,6 +508,7 @@ class _Run:
         evidence = engine.retriever.search(
             question, k=EVIDENCE_K, filters=SearchFilters(until=as_of), per_group=2
         )
+        record = self.writer.start() if isinstance(self.writer, MeteredWriter) else None
         started = time.perf_counter()
         answer = engine.ask(question, as_of=as_of, writer=self.writer)
         seconds = time.perf_counter() - started
@@ -480,7 +526,39 @@ class _Run:
         if answer.status != AnswerStatus.INSUFFICIENT_EVIDENCE:
             self.answer_words.append(len(shown_text(answer).split()))
         self.topk_words.append(sum(len(h.passage.text.split()) for h in evidence))
-        return _Asked(answer, evidence, seconds)
+        if record is not None:
+            self.llm.append(record)
+            if record.failed is None:  # the model wrote it, not the extractive fallback
+                self.llm_drafted += answer.sentences_checked
+                self.llm_drafted_passed += answer.sentences_passed
+            self._recheck_unchecked(engine, answer, record)
+        return _Asked(answer, evidence, seconds, record)
+
+    def _recheck_unchecked(self, engine: Engine, answer: Answer, record: LLMRecord) -> None:
+        """The LLM's first reply, shown as it is, judged as ``ask`` would have judged it: parsed
+        by the writer's own parser, then every claim sentence re-checked like a shown one."""
+        if record.reply is None:
+            return
+        try:
+            draft = draft_from_reply(record.reply, record.evidence)
+        except LLMError:
+            return  # not one sentence in it: nothing to judge (its text still counts as shown)
+        self.unchecked_declined += draft.status == AnswerStatus.INSUFFICIENT_EVIDENCE
+        claims = [s for p in draft.paragraphs for s in p.sentences if s.kind == "claim"]
+        # A marker the parser already found broken (no [n], or a passage that was not given)
+        # fails its sentence, as in ask: its other citations do not rescue it.
+        broken = [s.check is not None and not s.check.passed for s in claims]
+        judged = tuple(
+            replace(s, citations=()) if bad else s for s, bad in zip(claims, broken, strict=True)
+        )
+        shown_as_is = Answer(
+            answer.question, answer.as_of, AnswerStatus.ANSWERED, (Paragraph(judged),), ()
+        )
+        cited = engine.store.articles([c.article_id for s in judged for c in s.citations])
+        passed, shown = recheck_support(shown_as_is, cited)
+        self.unchecked_shown += shown
+        self.unchecked_passed += passed
+        self.unchecked_no_citation += sum(broken)
 
     def example(self, kind: str, item_id: str, question: str, expected: str, asked: _Asked) -> None:
         if sum(e.kind == kind for e in self.examples) >= EXAMPLES_PER_KIND:
@@ -506,6 +584,41 @@ class _Run:
             figures.value(f"citewire.latency_p{q}", latency, len(self.seconds), "seconds", tag)
         figures.mean("citewire.answer_words", self.answer_words, "words", tag)
         figures.mean("baseline_topk.words", self.topk_words, "words", tag)
+        if self.metered:
+            self._llm_figures(figures, tag)
+
+    def _llm_figures(self, figures: _Figures, tag: str) -> None:
+        answers = len(self.llm)
+        figures.share("llm.fallback", sum(r.failed is not None for r in self.llm), answers, tag)
+        figures.share("llm.support_drafted", self.llm_drafted_passed, self.llm_drafted, tag)
+        figures.mean("llm.completions", [len(r.completions) for r in self.llm], "count", tag)
+        called = [r.seconds for r in self.llm if r.completions]
+        for q in (50, 95):
+            figures.value(f"llm.seconds_p{q}", percentile(called, q), len(called), "seconds", tag)
+        completions = [c for r in self.llm for c in r.completions]
+        counted = [c for c in completions if c.generated is not None]
+        generated = sum(c.generated or 0 for c in counted)
+        per_answer = [
+            sum(c.generated or 0 for c in r.completions)
+            for r in self.llm
+            if r.completions and all(c.generated is not None for c in r.completions)
+        ]
+        figures.mean("llm.generated_tokens", per_answer, "count", tag)
+        timed = [c for c in counted if c.generation_seconds]
+        speed = (
+            sum(c.generated or 0 for c in timed) / sum(c.generation_seconds or 0 for c in timed)
+            if timed
+            else None
+        )
+        figures.value("llm.tokens_per_second", speed, len(timed), "tokens/s", tag)
+        call_seconds = sum(c.seconds for c in counted)
+        overall = generated / call_seconds if counted and call_seconds else None
+        figures.value("llm.tokens_per_call_second", overall, len(counted), "tokens/s", tag)
+        figures.share("baseline_llm.support", self.unchecked_passed, self.unchecked_shown, tag)
+        figures.share(
+            "baseline_llm.no_citation", self.unchecked_no_citation, self.unchecked_shown, tag
+        )
+        figures.share("baseline_llm.declined", self.unchecked_declined, answers, tag)
 
 
 @dataclass
@@ -573,6 +686,7 @@ RGB_KEYS = (
     "baseline_topk.contains_fake",
     "baseline_topk.contains_both",
 )
+RGB_LLM_KEYS = ("baseline_llm.contains_true", "baseline_llm.contains_fake")
 
 
 def _score_rgb(tally: Counter[str], asked: _Asked, truth: Any, fake: Any) -> tuple[bool, bool]:
@@ -604,6 +718,9 @@ def _score_rgb(tally: Counter[str], asked: _Asked, truth: Any, fake: Any) -> tup
         "baseline_topk.contains_fake": rgb_match(topk, fake),
         "baseline_topk.contains_both": rgb_match(topk, truth) and rgb_match(topk, fake),
     }
+    if asked.llm is not None:
+        flags["baseline_llm.contains_true"] = rgb_match(asked.unchecked, truth)
+        flags["baseline_llm.contains_fake"] = rgb_match(asked.unchecked, fake)
     tally.update(key for key, flag in flags.items() if flag)
     return has_true, has_fake
 
@@ -642,7 +759,8 @@ def _run_rgb(ctx: _Context) -> tuple[int, str, _Figures, list[str]]:
                 )
             if number % 25 == 0:
                 ctx.progress(f"rgb {condition}: {number}/{len(items)}")
-        figures.shares(tally, len(items), RGB_KEYS, condition)
+        llm_keys = RGB_LLM_KEYS if ctx.run.metered else ()
+        figures.shares(tally, len(items), RGB_KEYS + llm_keys, condition)
         if condition == "conflict":
             for kind in ("positive_wrong", "positive"):
                 figures.share(
@@ -759,6 +877,9 @@ def _run_multihop(ctx: _Context, distractors: Path | None) -> tuple[int, str, _F
                 for system, parts in texts.items():
                     found = contains_answer(" ".join(parts), [query["answer"]])
                     tally[f"{system}.contains_answer"] += found
+                if asked.llm is not None:
+                    found = contains_answer(asked.unchecked, [query["answer"]])
+                    tally["baseline_llm.contains_answer"] += found
     figures = _Figures()
     for system, values in coverage.items():
         figures.mean(f"{system}.evidence_coverage", values)
@@ -767,7 +888,8 @@ def _run_multihop(ctx: _Context, distractors: Path | None) -> tuple[int, str, _F
         tally["citewire.all_evidence_cited"],
         len(coverage["citewire"]),
     )
-    figures.shares(tally, tally["entity_answers"], MULTIHOP_KEYS)
+    llm_keys = ("baseline_llm.contains_answer",) if ctx.run.metered else ()
+    figures.shares(tally, tally["entity_answers"], MULTIHOP_KEYS + llm_keys)
     scores = decline_scores(declined, [q["question_type"] == "null_query" for q in chosen])
     figures.value("citewire.decline_precision", scores.precision, scores.declined, "share")
     figures.value("citewire.decline_recall", scores.recall, scores.should_decline, "share")
@@ -859,6 +981,7 @@ def _run_realtimeqa(ctx: _Context) -> tuple[int, str, _Figures, list[str]]:
                 "baseline_topk.contains_answer": contains_answer(
                     " ".join(h.passage.text for h in asked.evidence), answers
                 ),
+                "baseline_llm.contains_answer": contains_answer(asked.unchecked, answers),
             }
             tally.update(key for key, flag in flags.items() if flag)
             if not flags["citewire.contains_answer"]:
@@ -868,7 +991,8 @@ def _run_realtimeqa(ctx: _Context) -> tuple[int, str, _Figures, list[str]]:
             if number % 25 == 0:
                 ctx.progress(f"realtimeqa: {number}/{len(chosen)}")
     figures = _Figures()
-    figures.shares(tally, len(chosen), RTQA_KEYS)
+    llm_keys = ("baseline_llm.contains_answer",) if ctx.run.metered else ()
+    figures.shares(tally, len(chosen), RTQA_KEYS + llm_keys)
     ctx.run.common_figures(figures)
 
     # Held out: the same questions against an index without any article that is gold or holds
@@ -899,7 +1023,12 @@ def _run_realtimeqa(ctx: _Context) -> tuple[int, str, _Figures, list[str]]:
                         "decline",
                         asked,
                     )
-    figures.shares(held_tally, len(held), HELDOUT_KEYS, "heldout")
+                # The model may know the answer from its training data, not from the index.
+                held_tally["baseline_llm.leak"] += contains_answer(
+                    asked.unchecked, q["answer_text"]
+                )
+    llm_keys = ("baseline_llm.leak",) if ctx.run.metered else ()
+    figures.shares(held_tally, len(held), HELDOUT_KEYS + llm_keys, "heldout")
     held_run.common_figures(figures, "heldout")
     notes = [
         f"held out: {len(held)} of the {len(chosen)} questions, those whose answer string occurs "
@@ -967,7 +1096,9 @@ def run_eval(
     for ``realtimeqa`` an index of ``articles_2022.jsonl``; for ``multihop_rag_sample500`` an
     index of ``bbc_news/articles.jsonl``, which also turns the BBC articles into distractors
     (they are read from the ``bbc_news`` folder next to the set). ``writer``: the answer writer
-    (None: extractive). Every index is built afresh in a temporary directory and deleted.
+    (None: extractive); a chat-model writer (``llm.ChatWriter``) is metered, and its unchecked
+    first replies are scored as a baseline. Every index is built afresh in a temporary directory
+    and deleted.
     """
     folder = set_folder(set_name, data_dir)
     limit = DEFAULT_LIMITS[set_name] if limit is None else limit
@@ -977,7 +1108,7 @@ def run_eval(
     if home is not None and not preload:
         say(f"no reusable vectors in {home}; embedding everything")
     cached = CachedEmbedder(base, preload)
-    run = _Run(writer)
+    run = _Run(MeteredWriter(writer) if isinstance(writer, ChatWriter) else writer)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"citewire-eval-{set_name}-") as tmp:
         ctx = _Context(folder, limit, cached, run, Path(tmp), say)
@@ -1000,6 +1131,8 @@ def run_eval(
         )
     if writer is not None and writer.name != "extractive":
         notes.append("an LLM writer that fails falls back to the extractive writer per answer")
+    if run.metered:
+        notes.append(UNCHECKED_NOTE)
     return EvalReport(
         set_name=set_name,
         writer=writer.name if writer is not None else "extractive",

@@ -131,6 +131,9 @@ class LLMConfig:
 class ChatResult:
     text: str  # the assistant message's content
     raw: Mapping[str, Any]  # choices[0] as the server sent it (message, finish_reason, logprobs)
+    usage: Mapping[str, Any] = field(default_factory=dict)  # {"completion_tokens": ...} if sent
+    # llama.cpp's server adds its own timers ({"predicted_n", "predicted_ms", ...}); others don't
+    timings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def finish_reason(self) -> str | None:
@@ -274,7 +277,13 @@ class ChatClient:
                 + (f" (finish_reason: {reason})" if isinstance(reason, str) else ""),
                 hint="raise max_tokens if the model spends them thinking, or try another model",
             )
-        return ChatResult(text=content, raw=choice)
+        usage, timings = data.get("usage"), data.get("timings")
+        return ChatResult(
+            text=content,
+            raw=choice,
+            usage=usage if isinstance(usage, dict) else {},
+            timings=timings if isinstance(timings, dict) else {},
+        )
 
 
 def _error_detail(response: httpx.Response) -> str:
@@ -661,6 +670,9 @@ class ChatWriter:
     """
 
     name: str
+    # The raw text of the last completion, kept before it is parsed: `citewire eval` shows it
+    # as it is, unchecked, as the one-shot baseline.
+    last_reply: str | None = None
 
     def _complete(self, messages: Sequence[Message]) -> tuple[str, str | None]:
         raise NotImplementedError
@@ -682,6 +694,11 @@ class ChatWriter:
     ) -> None:
         self.close()
 
+    def reply(self, messages: Sequence[Message]) -> str:
+        """One completion's text, for other uses of the same model (``audit`` splits compound
+        sentences with it)."""
+        return self._complete(messages)[0]
+
     def write(self, question: Question, evidence: Sequence[Hit]) -> Draft:
         if not evidence:
             # Nothing to cite: asking the model could only invite an answer from memory.
@@ -701,6 +718,7 @@ class ChatWriter:
 
     def _ask(self, messages: Sequence[Message], evidence: Sequence[Hit]) -> Draft:
         text, finish_reason = self._complete(messages)
+        self.last_reply = text
         draft = draft_from_reply(text, evidence)
         if finish_reason == "length":
             note = (
@@ -719,6 +737,7 @@ class OpenAIWriter(ChatWriter):
         self.name = f"openai:{config.model}"
         self._owns_client = client is None
         self.client = client if client is not None else ChatClient(config)
+        self.last_result: ChatResult | None = None  # the last completion (usage, timings)
 
     def close(self) -> None:
         if self._owns_client:
@@ -726,6 +745,7 @@ class OpenAIWriter(ChatWriter):
 
     def _complete(self, messages: Sequence[Message]) -> tuple[str, str | None]:
         result = self.client.complete(messages)
+        self.last_result = result
         return result.text, result.finish_reason
 
     def _cutoff(self) -> str:
