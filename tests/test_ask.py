@@ -113,6 +113,22 @@ def test_disagreeing_sources_are_both_shown(engine: Engine, tmp_path: Path) -> N
     assert "Capital Ledger" in " ".join(s.text for s in disputes[0].sentences)
 
 
+def test_one_dispute_with_every_account(engine: Engine, tmp_path: Path) -> None:
+    """Two reports say 40 per cent (the wire story and a local paper), one says 60: a single
+    dispute quotes all three, oldest first, instead of repeating the 60 in two disputes."""
+    engine.ingest([str(write_jsonl(tmp_path / "all.jsonl", [*articles(), *FUEL_RECORDS]))])
+    answer = engine.ask("By how much has the blockade cut Veloria's fuel imports?")
+    disputes = [p for p in answer.paragraphs if p.role == "disagreement"]
+    assert len(disputes) == 1, answer_text(answer)
+    claims = [s for s in disputes[0].sentences if s.kind == "claim"]
+    assert sum("60 per cent" in c.text for c in claims) == 1
+    assert sum("40 per cent" in c.text for c in claims) == 2
+    shown = [s.text for s in answer.sentences if s.kind == "claim"]
+    assert len(shown) == len(set(shown))  # no sentence twice anywhere in the answer
+    connective = disputes[0].sentences[-1].text
+    assert connective.startswith("The last account is the most recent one (Capital Ledger")
+
+
 def test_formats_and_hostile_text(engine: Engine, tmp_path: Path) -> None:
     hostile = {
         "url": "javascript:alert(1)",

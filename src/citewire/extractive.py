@@ -276,7 +276,8 @@ class ExtractiveWriter:
         chosen: list[_Candidate],
         disagreements: list[tuple[_Candidate, _Candidate]],
     ) -> list[Paragraph]:
-        in_dispute = {id(a) for a, _ in disagreements}
+        clusters = _clusters(disagreements)
+        in_dispute = {id(c) for cluster in clusters for c in cluster}
         lead = [c for c in chosen[:1] if id(c) not in in_dispute]
         rest = [c for c in chosen if c not in lead and id(c) not in in_dispute]
         by_article: dict[str, list[_Candidate]] = {}
@@ -291,34 +292,59 @@ class ExtractiveWriter:
         for group in groups:
             group.sort(key=lambda c: c.start)
             paragraphs.append(Paragraph(tuple(_sentence(c) for c in group)))
-        for a, b in disagreements:
-            first, second = sorted((a, b), key=_when)
-            newer = second.hit.article
-            when = (
-                Sentence(
-                    f"The second account is the more recent one "
-                    f"({newer.outlet or 'unknown outlet'}, "
-                    f"{date_label(newer.published_at, newer.date_precision)}).",
-                    kind="connective",
+        for cluster in clusters:
+            accounts = sorted(cluster, key=_when)
+            newest, before = accounts[-1], accounts[-2]
+            newer = newest.hit.article
+            where = (
+                f"({newer.outlet or 'unknown outlet'}, "
+                f"{date_label(newer.published_at, newer.date_precision)})"
+            )
+            if _when(newest) <= _when(before):
+                when = (
+                    "Both accounts carry the same date."
+                    if len(accounts) == 2
+                    else ("The most recent accounts carry the same date.")
                 )
-                if _when(second) > _when(first)
-                else Sentence("Both accounts carry the same date.", kind="connective")
+            elif len(accounts) == 2:
+                when = f"The second account is the more recent one {where}."
+            else:
+                when = f"The last account is the most recent one {where}."
+            intro = (
+                "The sources disagree here, so both accounts are quoted."
+                if len(accounts) == 2
+                else "The sources disagree here, so each account is quoted."
             )
             paragraphs.append(
                 Paragraph(
                     (
-                        Sentence(
-                            "The sources disagree here, so both accounts are quoted.",
-                            kind="connective",
-                        ),
-                        _sentence(first),
-                        _sentence(second),
-                        when,
+                        Sentence(intro, kind="connective"),
+                        *(_sentence(c) for c in accounts),
+                        Sentence(when, kind="connective"),
                     ),
                     role="disagreement",
                 )
             )
         return paragraphs
+
+
+def _clusters(pairs: list[tuple[_Candidate, _Candidate]]) -> list[list[_Candidate]]:
+    """Disagreeing pairs that share a sentence become one dispute: "40 per cent" in two
+    reports against "60 per cent" in a third is shown once, with all three accounts."""
+    clusters: list[list[_Candidate]] = []
+    for a, b in pairs:
+        keys = {_key(a), _key(b)}
+        joined = [c for c in clusters if keys & {_key(m) for m in c}]
+        merged: list[_Candidate] = [m for c in joined for m in c]
+        for cand in (a, b):
+            if _key(cand) not in {_key(m) for m in merged}:
+                merged.append(cand)
+        clusters = [c for c in clusters if c not in joined] + [merged]
+    return clusters
+
+
+def _key(cand: _Candidate) -> tuple[str, int]:
+    return cand.hit.article.id, cand.start
 
 
 def _sentence(cand: _Candidate) -> Sentence:
