@@ -511,6 +511,16 @@ def test_audit_form_permalink_and_api(client: TestClient) -> None:
     assert "supported" in page.text and "contradicted" in page.text
     assert_inert(page.text)
     assert location in client.get("/audit").text  # listed as a recent audit
+    # Side by side: the audit page offers citewire's own answer to the same question.
+    assert "Ask citewire</button>" in page.text
+    asked = client.post(
+        "/ask",
+        data={"question": "Why did Veloria refuse a temporary ceasefire?"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303
+    again = client.get(location).text
+    assert asked.headers["location"] in again and "Ask citewire again" in again
 
     created = client.post("/api/audit", json={"text": AUDITED, "as_of": "2026-04-30"})
     assert created.status_code == 201

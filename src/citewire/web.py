@@ -74,6 +74,7 @@ MAX_QUESTION_CHARS = 1_000
 MAX_URLS = 200
 MAX_DOCUMENTS = 2_000
 STATS_TTL = 5.0  # seconds a worker reuses the corpus stats on the home page
+ANSWERS_SCANNED = 500  # stored answers searched for one asking an audit's question
 RECENT = 20
 
 
@@ -449,7 +450,20 @@ def _page_routes(app: FastAPI, state: WebState) -> None:
     @app.get("/audits/{audit_id}", response_class=HTMLResponse, include_in_schema=False)
     def audit_page(audit_id: str) -> HTMLResponse:
         audit = engine.get_audit(audit_id)
-        return _page(state, "audit.html", audit=audit, sources={s.number: s for s in audit.sources})
+        # Side by side: citewire's own answers to the same question, if any were asked.
+        asked = (audit.question or "").strip().casefold()
+        answers = [
+            a
+            for a in engine.answers(ANSWERS_SCANNED)
+            if asked and a.question.strip().casefold() == asked
+        ]
+        return _page(
+            state,
+            "audit.html",
+            audit=audit,
+            sources={s.number: s for s in audit.sources},
+            answers=answers[:RECENT],
+        )
 
     @app.post("/ingest", include_in_schema=False)
     def ingest_form(
