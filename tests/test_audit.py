@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from citewire.audit import MAX_AUDIT_CHARS, MAX_CLAIMS, Auditor, ModelSplitter, parse_answer
+from citewire.audit import MAX_CLAIMS, Auditor, ModelSplitter
+from citewire.audit_input import MAX_AUDIT_CHARS, parse_answer
 from citewire.cli import cli
 from citewire.codec import audit_from_dict, audit_to_dict
 from citewire.engine import Engine

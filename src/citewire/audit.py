@@ -1,12 +1,9 @@
 """Audit an answer written elsewhere: which of its claims the indexed sources support, and
 which of its listed references are in the index, relevant, and used.
 
-1. ``parse_answer`` reads the answer in one of four shapes: plain text like a Q&A site's
-   answer (a question line, paragraphs, a "References" list of titles and URLs), Markdown
-   (``[n]`` markers, footnotes, inline links), JSON (citewire's own answer records, or
-   ``{"question", "answer", "references"}``) or HTML (converted to Markdown by trafilatura).
-   The body is cleaned (markers and link syntax removed) and every claim keeps its offsets into
-   the cleaned body, the reference numbers its author attached and the URLs it links.
+1. ``audit_input.parse_answer`` reads the answer (text, Markdown, JSON or HTML) into its
+   question, claims and listed references; with a model, ``ModelSplitter`` splits compound
+   sentences into atomic claims.
 2. ``Auditor.audit`` matches each listed reference to an indexed article (by URL, then by
    title), then checks each claim against the passages that could decide it — the articles its
    own markers point at first, then the best of a search of the whole index — with the same
@@ -28,25 +25,27 @@ which of its listed references are in the index, relevant, and used.
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from citewire.answer import make_reference
+from citewire.audit_input import (
+    LIST_ITEM,
+    SHORT_CLAIM_WORDS,
+    ParsedAnswer,
+    ParsedClaim,
+    ParsedReference,
+)
 from citewire.chunk import split_sentences
 from citewire.embed import Embedder
-from citewire.errors import LLMError, QueryError
-from citewire.extract import decode
+from citewire.errors import LLMError
 from citewire.extractive import MIN_SIMILARITY
-from citewire.fetch import Fetcher, FetchPolicy
 from citewire.ingest import article_id, canonical_url
 from citewire.models import (
     Article,
@@ -66,21 +65,13 @@ from citewire.store import Store
 from citewire.verify import Judge, check_support, contradictions, facts, quote_hash
 
 __all__ = [
-    "MAX_AUDIT_CHARS",
     "MAX_CLAIMS",
     "REFERENCE_RELEVANCE",
     "Auditor",
     "ClaimSplitter",
     "ModelSplitter",
-    "ParsedAnswer",
-    "ParsedClaim",
-    "ParsedReference",
-    "parse_answer",
-    "read_source",
 ]
 
-# An answer is prose someone wrote; a megabyte of it is a mistake (a whole site pasted in).
-MAX_AUDIT_CHARS = 200_000
 # Each claim costs a search and a batch of embeddings (~50 ms here); past this the report would
 # take minutes, so the rest is listed as not checked.
 MAX_CLAIMS = 200
@@ -96,429 +87,6 @@ REFERENCE_RELEVANCE = MIN_SIMILARITY
 # and a title is shorter and vaguer than a sentence.
 TITLE_ONLY_FLOOR = 0.2
 TITLE_MATCH = 0.8  # share of the listed title's words an indexed headline must hold (both ways)
-SHORT_CLAIM_WORDS = 4  # fewer words than this is a heading or a fragment, not a claim
-
-FORMATS = ("auto", "text", "markdown", "json", "html")
-AUDIT_TYPES = (
-    "text/html",
-    "application/xhtml+xml",
-    "text/plain",
-    "text/markdown",
-    "application/json",
-)
-
-
-# --- 1. parsing ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ParsedReference:
-    number: int
-    text: str
-    title: str | None
-    url: str | None
-
-
-@dataclass(frozen=True)
-class ParsedClaim:
-    text: str
-    start: int  # offsets into ParsedAnswer.body
-    end: int
-    paragraph: int
-    markers: tuple[int, ...] = ()
-    links: tuple[str, ...] = ()
-    sentence: str | None = None  # set on the atomic parts of a split compound sentence
-    part: int = 0
-
-
-@dataclass(frozen=True)
-class ParsedAnswer:
-    question: str | None
-    body: str
-    claims: tuple[ParsedClaim, ...]
-    references: tuple[ParsedReference, ...]
-    input_format: str
-    notes: tuple[str, ...] = ()
-
-
-_REFERENCES_HEADING = re.compile(
-    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(references|sources|bibliography|works cited|citations"
-    r"|notes and references|further reading)\s*:?\s*(?:\*\*|__)?\s*:?\s*$",
-    re.IGNORECASE,
-)
-_QUESTION_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:question|q)\s*[:.]\s*(?:\*\*)?\s*", re.IGNORECASE)
-_ANSWER_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:answer|a)\s*[:.]\s*(?:\*\*)?\s*", re.IGNORECASE)
-_HEADING = re.compile(r"^\s*#{1,6}\s+")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)]|\[\d{1,3}\]:?|\[\^\d{1,3}\]:)\s+")
-_ITEM_NUMBER = re.compile(r"^\s*(?:(\d{1,3})[.)]|\[(\d{1,3})\]:?|\[\^(\d{1,3})\]:)")
-_FOOTNOTE_DEF = re.compile(r"^\s*\[\^?(\d{1,3})\]:\s+(.+)$")
-_URL = re.compile(r"https?://[^\s<>\"'\])]+[^\s<>\"'\]).,;:!?]")
-_MD_LINK = re.compile(r"(?<!!)\[([^\]\n]*)\]\((https?://[^)\s]+)(?:\s+\"[^\"]*\")?\)")
-_MARKER = re.compile(r"\s?\[\^?(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]")
-_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
-_QUOTED_TITLE = re.compile(r"[\"“]([^\"”]{3,300})[\"”]")
-
-
-def read_source(
-    source: str, stdin: IO[bytes] | None = None, fetcher: Fetcher | None = None
-) -> tuple[str, str | None, str]:
-    """The text of an answer to audit from a file path, an http(s) URL or "-" (stdin), with the
-    origin to record and the format its name or Content-Type suggests ("auto" if neither)."""
-    if source == "-":
-        data = (stdin or sys.stdin.buffer).read()
-        return decode(data), None, "auto"
-    if source.lower().startswith(("http://", "https://")):
-        own = fetcher is None
-        client = fetcher or Fetcher(FetchPolicy(allowed_types=AUDIT_TYPES))
-        try:
-            fetched = client.fetch(source)
-        finally:
-            if own:
-                client.close()
-        kind = {"text/html": "html", "application/json": "json", "text/markdown": "markdown"}
-        return (
-            decode(fetched.body, fetched.charset),
-            fetched.url,
-            kind.get(fetched.content_type, "auto"),
-        )
-    path = Path(source).expanduser()
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise QueryError(
-            f"cannot read {source}: {exc.strerror or exc}", hint="give a file, a URL or -"
-        ) from exc
-    kind = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html"}
-    return decode(data), str(path), kind.get(path.suffix.lower(), "auto")
-
-
-def parse_answer(text: str, fmt: str = "auto", question: str | None = None) -> ParsedAnswer:
-    """Read an answer written elsewhere. ``question`` overrides the one found in the text."""
-    if fmt not in FORMATS:
-        raise QueryError(f"unknown input format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    if not text.strip():
-        raise QueryError("nothing to audit: the input is empty", hint="give the answer's text")
-    if len(text) > MAX_AUDIT_CHARS:
-        raise QueryError(
-            f"the input is {len(text):,} characters long (limit {MAX_AUDIT_CHARS:,})",
-            hint="audit one answer at a time",
-        )
-    kind = _detect(text) if fmt == "auto" else fmt
-    if kind == "json":
-        parsed = _parse_json(text)
-    elif kind == "html":
-        parsed = _parse_lines(_html_to_markdown(text), "html")
-    else:
-        parsed = _parse_lines(text, kind)
-    if question and question.strip():
-        parsed = replace(parsed, question=question.strip())
-    return parsed
-
-
-def _detect(text: str) -> str:
-    head = text.lstrip()[:1000].lower()
-    if head.startswith(("{", "[")):
-        try:
-            json.loads(text)
-        except ValueError:
-            pass
-        else:
-            return "json"
-    if head.startswith(("<!doctype html", "<html")) or re.search(
-        r"<(p|div|article|body|h[1-6])\b[^>]*>", head
-    ):
-        return "html"
-    if _MD_LINK.search(text) or re.search(r"^\s*#{1,6}\s", text, re.MULTILINE):
-        return "markdown"
-    return "text"
-
-
-def _html_to_markdown(html: str) -> str:
-    import trafilatura
-
-    converted = trafilatura.extract(
-        html,
-        output_format="markdown",
-        include_links=True,
-        include_formatting=True,
-        include_tables=False,
-        favor_recall=True,
-    )
-    if converted and converted.strip():
-        return str(converted).replace("\\[", "[").replace("\\]", "]")
-    # Too little text for trafilatura's extractor: fall back to all the text of the page.
-    return str(trafilatura.html2txt(html) or "")
-
-
-def _parse_json(text: str) -> ParsedAnswer:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise QueryError(f"the input is not valid JSON ({exc})") from exc
-    if isinstance(data, list) and len(data) == 1:
-        data = data[0]
-    if not isinstance(data, dict):
-        raise QueryError(
-            "JSON input must be an object",
-            hint='give {"question": ..., "answer": "...", "references": [...]} '
-            "or a citewire answer record",
-        )
-    question = _first_str(data, ("question", "query", "title", "prompt"))
-    body: str | None
-    if isinstance(data.get("paragraphs"), list):  # a citewire answer record (answer_to_dict)
-        paragraphs = []
-        for paragraph in data["paragraphs"]:
-            sentences = paragraph.get("sentences", []) if isinstance(paragraph, dict) else []
-            parts = []
-            for s in sentences:
-                if not isinstance(s, dict) or not isinstance(s.get("text"), str):
-                    continue
-                refs = sorted({c.get("ref") for c in s.get("citations", []) if c.get("ref")})
-                parts.append(s["text"] + "".join(f" [{r}]" for r in refs))
-            paragraphs.append(" ".join(parts))
-        body = "\n\n".join(p for p in paragraphs if p)
-    else:
-        body = _first_str(data, ("answer", "text", "body", "content", "response", "output"))
-    if not body:
-        raise QueryError(
-            "the JSON holds no answer text",
-            hint='put the answer under "answer" (or "text", "body", "content")',
-        )
-    raw_refs: list[Any] = next(
-        (
-            data[key]
-            for key in ("references", "sources", "citations", "links")
-            if isinstance(data.get(key), list)
-        ),
-        [],
-    )
-    references = []
-    for position, entry in enumerate(raw_refs, start=1):
-        if isinstance(entry, str):
-            references.append(_reference_from_text(position, entry))
-        elif isinstance(entry, dict):
-            number = entry.get("number") or entry.get("id") or position
-            url = _first_str(entry, ("url", "link", "href"))
-            title = _first_str(entry, ("title", "name", "headline"))
-            shown = " ".join(x for x in (title, url) if x) or json.dumps(entry)
-            references.append(
-                ParsedReference(
-                    int(number) if str(number).isdigit() else position, shown, title, url
-                )
-            )
-    parsed = _parse_lines(body, "json")
-    return replace(
-        parsed,
-        question=question or parsed.question,
-        references=tuple(references) or parsed.references,
-    )
-
-
-def _first_str(data: Mapping[str, Any], keys: Sequence[str]) -> str | None:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def _parse_lines(text: str, kind: str) -> ParsedAnswer:
-    lines = text.split("\n")
-    # Footnote definitions ("[1]: https://...") are references wherever they stand.
-    footnotes: list[ParsedReference] = []
-    kept_lines: list[str] = []
-    for line in lines:
-        match = _FOOTNOTE_DEF.match(line)
-        if match:
-            footnotes.append(_reference_from_text(int(match.group(1)), match.group(2)))
-        else:
-            kept_lines.append(line)
-    lines = kept_lines
-    heading = next((i for i, line in enumerate(lines) if _REFERENCES_HEADING.match(line)), None)
-    reference_lines = lines[heading + 1 :] if heading is not None else []
-    lines = lines[:heading] if heading is not None else lines
-    references = _reference_list(reference_lines) + footnotes
-    question, paragraphs = _question_and_paragraphs(lines)
-    notes = []
-    if heading is None and not footnotes:
-        notes.append("The answer lists no references.")
-    body_parts: list[str] = []
-    claims: list[ParsedClaim] = []
-    offset = 0
-    for raw in paragraphs:
-        cleaned, markers, links = _clean(raw)
-        if not cleaned:
-            continue
-        if body_parts:
-            offset += 2  # the "\n\n" between paragraphs
-        body_parts.append(cleaned)
-        paragraph_number = len(body_parts) - 1
-        for start, end in split_sentences(cleaned):
-            sentence = cleaned[start:end]
-            if sentence.rstrip().endswith("?") or len(sentence.split()) < SHORT_CLAIM_WORDS:
-                continue  # a question or a fragment claims nothing
-            own_markers = sorted({n for position, n in markers if start <= position <= end + 1})
-            own_links = tuple(dict.fromkeys(u for p, u in links if start <= p <= end + 1))
-            claims.append(
-                ParsedClaim(
-                    sentence,
-                    offset + start,
-                    offset + end,
-                    paragraph_number,
-                    tuple(own_markers),
-                    own_links,
-                )
-            )
-        offset += len(cleaned)
-    return ParsedAnswer(
-        question=question,
-        body="\n\n".join(body_parts),
-        claims=tuple(claims),
-        references=tuple(references),
-        input_format=kind,
-        notes=tuple(notes),
-    )
-
-
-def _question_and_paragraphs(lines: list[str]) -> tuple[str | None, list[str]]:
-    """The question is an explicit "Question:" line, a heading, or a first line that asks
-    something (ends with "?" or holds one within its first 400 characters)."""
-    blocks: list[list[str]] = [[]]
-    for line in lines:
-        if not line.strip():
-            blocks.append([])
-        elif _HEADING.match(line) or _LIST_ITEM.match(line):
-            blocks += [[line], []]  # headings and list items stand alone
-        else:
-            blocks[-1].append(line.strip())
-    # Q&A-site exports put one paragraph per line with no blank line between: a line that
-    # ends a sentence and is followed by another that starts one is a paragraph break.
-    paragraphs: list[str] = []
-    for block in blocks:
-        if not block:
-            continue
-        current: list[str] = []
-        for line in block:
-            if current and re.search(r"[.!?:\"”')]$", current[-1]) and line[:1].isupper():
-                paragraphs.append(" ".join(current))
-                current = []
-            current.append(line)
-        paragraphs.append(" ".join(current))
-    question: str | None = None
-    if paragraphs:
-        first = paragraphs[0]
-        if _QUESTION_PREFIX.match(first):
-            question = _QUESTION_PREFIX.sub("", first)
-            paragraphs = paragraphs[1:]
-        elif _HEADING.match(first):
-            question = _HEADING.sub("", first).strip()
-            paragraphs = paragraphs[1:]
-        elif "?" in first[:400] and len(paragraphs) > 1:
-            question = first
-            paragraphs = paragraphs[1:]
-    if paragraphs and _ANSWER_PREFIX.match(paragraphs[0]):
-        paragraphs[0] = _ANSWER_PREFIX.sub("", paragraphs[0])
-    paragraphs = [_HEADING.sub("", p) for p in paragraphs]
-    return (_strip_markup(question) if question else None), paragraphs
-
-
-def _clean(raw: str) -> tuple[str, list[tuple[int, int]], list[tuple[int, str]]]:
-    """Markdown → plain text, with the positions (in the plain text) of the reference markers
-    and the links that were removed."""
-    raw = _LIST_ITEM.sub("", raw)
-    raw = _EMPHASIS.sub(r"\2", raw)
-    out: list[str] = []
-    markers: list[tuple[int, int]] = []
-    links: list[tuple[int, str]] = []
-    position = 0
-    length = 0
-    pattern = re.compile(f"{_MD_LINK.pattern}|{_MARKER.pattern}")
-    for match in pattern.finditer(raw):
-        piece = raw[position : match.start()]
-        out.append(piece)
-        length += len(piece)
-        if match.group(2):  # [text](url)
-            label = match.group(1)
-            numbers = _marker_numbers(label.strip("[]^ "))
-            if numbers:  # "[[1]](url)": a marker that is also a link
-                markers += [(length, n) for n in numbers]
-            else:
-                out.append(label)
-                length += len(label)
-            links.append((length, match.group(2)))
-        else:
-            markers += [(length, n) for n in _marker_numbers(match.group(3))]
-        position = match.end()
-    out.append(raw[position:])
-    text = "".join(out)
-    stripped = text.rstrip()
-    lead = len(text) - len(text.lstrip())
-    shift = [(p - lead, n) for p, n in markers]
-    return (
-        stripped.strip(),
-        [(max(0, p), n) for p, n in shift],
-        [(max(0, p - lead), u) for p, u in links],
-    )
-
-
-def _marker_numbers(spec: str) -> list[int]:
-    numbers: list[int] = []
-    for part in re.split(r"\s*,\s*", spec.strip()):
-        bounds = re.split(r"\s*[–-]\s*", part)
-        if not all(b.isdigit() for b in bounds) or not bounds or not bounds[0]:
-            return []
-        low, high = int(bounds[0]), int(bounds[-1])
-        if high < low or high - low > 50:
-            return []
-        numbers += range(low, high + 1)
-    return numbers
-
-
-def _strip_markup(text: str) -> str:
-    text = _MD_LINK.sub(r"\1", text)
-    return _EMPHASIS.sub(r"\2", text).strip()
-
-
-def _reference_list(lines: Sequence[str]) -> list[ParsedReference]:
-    entries: list[tuple[int | None, str]] = []
-    for line in lines:
-        if not line.strip():
-            continue
-        if _LIST_ITEM.match(line) or not entries:
-            number_match = _ITEM_NUMBER.match(line)
-            number = (
-                next((int(g) for g in number_match.groups() if g), None) if number_match else None
-            )
-            entries.append((number, _LIST_ITEM.sub("", line).strip()))
-        else:  # a wrapped entry continues on the next line
-            number, previous = entries[-1]
-            entries[-1] = (number, f"{previous} {line.strip()}")
-    return [
-        _reference_from_text(number or position, entry)
-        for position, (number, entry) in enumerate(entries, start=1)
-    ]
-
-
-def _reference_from_text(number: int, entry: str) -> ParsedReference:
-    entry = entry.strip()
-    link = _MD_LINK.search(entry)
-    url: str | None
-    title: str | None = None
-    if link:
-        url = link.group(2)
-        label = link.group(1).strip()
-        if label and not _URL.fullmatch(label):
-            title = label
-    else:
-        found = _URL.search(entry)
-        url = found.group(0) if found else None
-    if title is None:
-        quoted = _QUOTED_TITLE.search(entry)
-        if quoted:
-            title = quoted.group(1).strip()
-        else:
-            rest = _URL.sub("", _MD_LINK.sub(r"\1", entry)).strip(" -–—,.:;()")
-            title = _EMPHASIS.sub(r"\2", rest) or None
-    return ParsedReference(number, _MD_LINK.sub(r"\1 \2", entry), title, url)
 
 
 # --- 1b. atomic claims (with a model) ---------------------------------------------------------
@@ -569,7 +137,7 @@ class ModelSplitter:
         )
         parts = []
         for line in reply.splitlines():
-            line = _LIST_ITEM.sub("", line).strip().strip('"')
+            line = LIST_ITEM.sub("", line).strip().strip('"')
             if len(line.split()) >= SHORT_CLAIM_WORDS - 1:
                 parts.append(line)
         return parts[:MAX_PARTS]

@@ -399,7 +399,8 @@ def audit(
 ) -> None:
     """Audit an answer written elsewhere (FILE, URL or - for stdin): which claims the indexed
     sources support, and which listed references are in the index, relevant and used."""
-    from citewire.audit import ModelSplitter, read_source
+    from citewire.audit import ModelSplitter
+    from citewire.audit_input import read_source
     from citewire.judge import make_judge
 
     when = parse_user_date(as_of, end_of_day=True) if as_of else None

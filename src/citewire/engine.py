@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import IO
 
 from citewire.answer import EVIDENCE_K, Asker
-from citewire.audit import Auditor, ClaimSplitter, parse_answer
+from citewire.audit import Auditor, ClaimSplitter
+from citewire.audit_input import parse_answer
 from citewire.config import resolve_home
 from citewire.embed import Embedder, default_embedder
 from citewire.errors import NotFoundError

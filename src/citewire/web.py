@@ -483,7 +483,7 @@ def _page_routes(app: FastAPI, state: WebState) -> None:
 
 
 def _run_audit(state: WebState, text: str, url: str, question: str, as_of: str) -> Any:
-    from citewire.audit import AUDIT_TYPES, read_source
+    from citewire.audit_input import AUDIT_TYPES, read_source
     from citewire.fetch import Fetcher
 
     origin: str | None = None
