@@ -377,7 +377,7 @@ LABELS = {
     "baseline_llm.no_citation": "  of which failing: no usable [n] (none, or not a passage)",
     "baseline_llm.declined": "unchecked LLM reply: 'the sources do not say'",
     "llm.fallback": "answers the extractive writer wrote because the LLM failed",
-    "llm.support_drafted": "LLM-written answers: drafted claim sentences that passed the checks",
+    "llm.support_drafted": "LLM drafts and rewrites: claim sentences that pass the re-check",
     "llm.completions": "LLM completions per answer (draft + one rewrite)",
     "llm.seconds_p50": "LLM seconds per answer p50 (its completions)",
     "llm.seconds_p95": "LLM seconds per answer p95 (its completions)",
@@ -528,22 +528,33 @@ class _Run:
         self.topk_words.append(sum(len(h.passage.text.split()) for h in evidence))
         if record is not None:
             self.llm.append(record)
-            if record.failed is None:  # the model wrote it, not the extractive fallback
-                self.llm_drafted += answer.sentences_checked
-                self.llm_drafted_passed += answer.sentences_passed
-            self._recheck_unchecked(engine, answer, record)
+            # Everything the model drafted (first reply and rewrite), re-checked here: the
+            # answer's own counters are not kept when it ends as insufficient_evidence.
+            for number, reply in enumerate([record.reply, *record.rewrites]):
+                passed, shown, broken, declined = self._recheck_reply(engine, answer, reply, record)
+                self.llm_drafted += shown
+                self.llm_drafted_passed += passed
+                if number == 0:  # the first reply, shown as it is: the unchecked baseline
+                    self.unchecked_shown += shown
+                    self.unchecked_passed += passed
+                    self.unchecked_no_citation += broken
+                    self.unchecked_declined += declined
         return _Asked(answer, evidence, seconds, record)
 
-    def _recheck_unchecked(self, engine: Engine, answer: Answer, record: LLMRecord) -> None:
-        """The LLM's first reply, shown as it is, judged as ``ask`` would have judged it: parsed
-        by the writer's own parser, then every claim sentence re-checked like a shown one."""
-        if record.reply is None:
-            return
+    @staticmethod
+    def _recheck_reply(
+        engine: Engine, answer: Answer, reply: str | None, record: LLMRecord
+    ) -> tuple[int, int, int, bool]:
+        """A raw LLM reply judged as ``ask`` would judge it: parsed by the writer's own parser,
+        then every claim sentence re-checked like a shown one. (passed, claim sentences, of
+        them without a usable [n], whether it said the sources do not say)."""
+        if reply is None:
+            return 0, 0, 0, False
         try:
-            draft = draft_from_reply(record.reply, record.evidence)
+            draft = draft_from_reply(reply, record.evidence)
         except LLMError:
-            return  # not one sentence in it: nothing to judge (its text still counts as shown)
-        self.unchecked_declined += draft.status == AnswerStatus.INSUFFICIENT_EVIDENCE
+            return 0, 0, 0, False  # not one sentence in it: nothing to judge
+        declined = draft.status == AnswerStatus.INSUFFICIENT_EVIDENCE
         claims = [s for p in draft.paragraphs for s in p.sentences if s.kind == "claim"]
         # A marker the parser already found broken (no [n], or a passage that was not given)
         # fails its sentence, as in ask: its other citations do not rescue it.
@@ -556,9 +567,7 @@ class _Run:
         )
         cited = engine.store.articles([c.article_id for s in judged for c in s.citations])
         passed, shown = recheck_support(shown_as_is, cited)
-        self.unchecked_shown += shown
-        self.unchecked_passed += passed
-        self.unchecked_no_citation += sum(broken)
+        return passed, shown, sum(broken), declined
 
     def example(self, kind: str, item_id: str, question: str, expected: str, asked: _Asked) -> None:
         if sum(e.kind == kind for e in self.examples) >= EXAMPLES_PER_KIND:

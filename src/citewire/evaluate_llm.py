@@ -10,7 +10,7 @@ the same drafts, the same ``LLMError`` (so the extractive fallback still happens
 2. the tokens generated and the time spent generating them, where the backend reports them:
    llama.cpp in-process (its own timers, ``LlamaWriter.last_stats``), llama.cpp's server
    (``timings``), or any OpenAI-compatible server's ``usage`` (tokens only);
-3. for the first completion of an answer, the raw reply and the passages it was given.
+3. the raw reply: for the first completion of an answer, with the passages it was given.
 
 The baseline needs no second call: the first completion *is* a plain one-shot prompt (the same
 rules, example, passages and question), at temperature 0, before ``ask`` checks, removes or
@@ -46,6 +46,7 @@ class LLMRecord:
 
     completions: list[Completion] = field(default_factory=list)
     reply: str | None = None  # the first completion's raw text: the unchecked baseline
+    rewrites: list[str] = field(default_factory=list)  # raw replies to revise requests
     evidence: tuple[Hit, ...] = ()  # the passages that completion was given, [1] first
     failed: str | None = None  # why the first completion failed (ask fell back to extractive)
 
@@ -98,6 +99,8 @@ class MeteredWriter:
                 self.record.completions.append(Completion(seconds, generated, generation_seconds))
             if first:
                 self.record.reply = self.inner.last_reply
+            elif self.inner.last_reply is not None:
+                self.record.rewrites.append(self.inner.last_reply)
 
     def _forget(self) -> None:
         self.inner.last_reply = None
