@@ -16,6 +16,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from _util import DATA, OUT, command_line, peak_rss_mib
 from citewire.embed import default_embedder
@@ -31,21 +32,24 @@ from citewire.judge import LlamaJudge, make_judge
 from citewire.verify import Judge
 
 
-def table(report: EvalReport) -> str:
+def table(report: EvalReport | dict[str, Any]) -> str:
     """The report's figures as a Markdown table: one row per system, one column per metric."""
     rows: dict[str, dict[str, str]] = {}
     columns: list[str] = []
-    for f in report.figures:
-        tag = f.label.split("] ", 1)[0] + "] " if f.label.startswith("[") else ""
-        system, _, metric = f.label.removeprefix(tag).partition(": ")
+    figures = report["figures"] if isinstance(report, dict) else [vars(f) for f in report.figures]
+    for f in figures:
+        label, number, unit = f["label"], f["value"], f["unit"]
+        tag = label.split("] ", 1)[0] + "] " if label.startswith("[") else ""
+        system, _, metric = label.removeprefix(tag).partition(": ")
         if metric not in columns:
             columns.append(metric)
-        value = (
-            "n/a"
-            if f.value is None
-            else (f"{f.value:.3f}" if f.unit == "share" else f"{f.value:.1f}")
-        )
-        rows.setdefault(tag + system.strip(), {})[metric] = f"{value} (n={f.n})"
+        if number is None:
+            value = "n/a"
+        elif unit == "share":
+            value = f"{number:.3f}"
+        else:
+            value = f"{number:.3g}" if number < 100 else f"{number:.0f}"
+        rows.setdefault(tag + system.strip(), {})[metric] = f"{value} (n={f['n']})"
     lines = ["| system | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for system, cells in rows.items():
         lines.append(f"| {system} | " + " | ".join(cells.get(c, "") for c in columns) + " |")
@@ -88,7 +92,15 @@ def main() -> None:
     parser.add_argument("--judge-limit", type=int, default=None)
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--probe", action="store_true")
+    parser.add_argument("--tables", action="store_true", help="print the saved reports' tables")
     args = parser.parse_args()
+    if args.tables:
+        for name in args.sets or VERIFY_SETS:
+            path = OUT / f"verify_{name}.json"
+            if path.is_file():
+                saved = json.loads(path.read_text())
+                print(f"### {name}\n\n{table(saved)}\n\n" + "\n".join(saved["notes"]) + "\n")
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     judge: Judge | None = make_judge(args.judge)
     embedder = default_embedder()
