@@ -512,7 +512,7 @@ def test_audit_form_permalink_and_api(client: TestClient) -> None:
     assert_inert(page.text)
     assert location in client.get("/audit").text  # listed as a recent audit
     # Side by side: the audit page offers citewire's own answer to the same question.
-    assert "Ask citewire</button>" in page.text
+    assert 'action="/ask"' in page.text and "Ask citewire" in page.text
     asked = client.post(
         "/ask",
         data={"question": "Why did Veloria refuse a temporary ceasefire?"},

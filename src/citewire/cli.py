@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from citewire import __version__
-from citewire.codec import answer_to_dict, audit_to_dict
+from citewire.codec import answer_to_dict, audit_to_dict, summary_to_dict
 from citewire.config import debug_enabled
 from citewire.dates import parse_user_date
 from citewire.engine import Engine
@@ -286,23 +286,7 @@ def answers(home: str | None, limit: int, as_json: bool) -> None:
     with Engine(home) as engine:
         rows = engine.answers(limit)
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": r.id,
-                        "question": r.question,
-                        "status": r.status,
-                        "as_of": r.as_of.isoformat(),
-                        "created_at": r.created_at.isoformat(),
-                        "writer": r.writer,
-                    }
-                    for r in rows
-                ],
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        click.echo(json.dumps([summary_to_dict(r) for r in rows], indent=2, ensure_ascii=False))
         return
     for r in rows:
         click.echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {r.status:22s} {r.question}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from citewire.models import (
     Answer,
+    AnswerSummary,
     Audit,
     AuditClaim,
     AuditReference,
@@ -74,6 +75,18 @@ def _check(c: Check | None) -> dict[str, Any] | None:
     if c is None:
         return None
     return {"passed": c.passed, "score": c.score, "layer": c.layer, "reasons": list(c.reasons)}
+
+
+def summary_to_dict(r: AnswerSummary) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "question": r.question,
+        "status": r.status,
+        "as_of": _iso(r.as_of),
+        "created_at": _iso(r.created_at),
+        "writer": r.writer,
+        "previous_id": r.previous_id,
+    }
 
 
 def answer_to_dict(answer: Answer) -> dict[str, Any]:

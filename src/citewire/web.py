@@ -596,20 +596,9 @@ def _api_routes(app: FastAPI, state: WebState) -> None:
 
     @app.get("/api/answers", tags=["answers"])
     def answers(limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
-        return {
-            "answers": [
-                {
-                    "id": r.id,
-                    "question": r.question,
-                    "status": r.status,
-                    "as_of": r.as_of.isoformat(),
-                    "created_at": r.created_at.isoformat(),
-                    "writer": r.writer,
-                    "previous_id": r.previous_id,
-                }
-                for r in engine.answers(limit)
-            ]
-        }
+        from citewire.codec import summary_to_dict
+
+        return {"answers": [summary_to_dict(r) for r in engine.answers(limit)]}
 
     @app.get("/api/answers/{answer_id}", tags=["answers"])
     def get_answer(answer_id: str) -> dict[str, Any]:
