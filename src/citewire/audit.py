@@ -81,6 +81,7 @@ EVIDENCE_MARGIN = 0.1  # ... each within this much of the best one's support sco
 # A contradiction counts only from a passage about the same thing: a different number in an
 # unrelated sentence says nothing about the claim.
 CONTRADICTION_SIMILARITY = 0.6
+JUDGED_SPANS = 3  # with a model judge, only the spans closest to the claim are checked
 REFERENCE_RELEVANCE = MIN_SIMILARITY
 # A reference judged by its listed title alone (it is not in the index) scoring between this and
 # REFERENCE_RELEVANCE is "uncertain": unrelated news sentences score about 0.1-0.3 with MiniLM,
@@ -459,8 +460,13 @@ class Auditor:
             passage_id = spans[index][0].passage.id
             if passage_id not in best or similarity > best[passage_id][1]:
                 best[passage_id] = (index, float(similarity))
+        ranked = sorted(best.values(), key=lambda pair: -pair[1])
+        if self.judge is not None:
+            # A model judge costs about a second a pair on a laptop CPU; the evidence that
+            # decides a claim is almost always among the spans closest to it in meaning.
+            ranked = ranked[:JUDGED_SPANS]
         results = []
-        for index, similarity in best.values():
+        for index, similarity in ranked:
             candidate, start, end = spans[index]
             passage, article = candidate.passage, candidate.article
             quote = passage.text[start:end]
