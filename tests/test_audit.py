@@ -425,3 +425,16 @@ def test_a_dead_model_leaves_sentences_whole(indexed: Engine, fake_llm: FakeLLM)
         audit = indexed.audit(COMPOUND, splitter=ModelSplitter(model), save=False)
     assert len(audit.claims) == 1 and audit.claims[0].part == 0
     assert any("Splitting compound sentences stopped" in n for n in audit.notes)
+
+
+def test_a_paragraph_opening_with_a_quotation_is_not_part_of_the_question() -> None:
+    # Found by bench/bench_audit.py: the first paragraph was glued onto the question line.
+    parsed = parse_answer(
+        'Why did it happen?\n"We will not go back," the minister said on Monday.\n'
+        "The ministry said 40 people were hurt.\n"
+    )
+    assert parsed.question == "Why did it happen?"
+    assert [c.text for c in parsed.claims] == [
+        '"We will not go back," the minister said on Monday.',
+        "The ministry said 40 people were hurt.",
+    ]

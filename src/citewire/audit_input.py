@@ -79,6 +79,8 @@ class ParsedAnswer:
     notes: tuple[str, ...] = ()
 
 
+# A line that starts a sentence: a capital or a digit, perhaps behind an opening quote/bracket.
+_OPENS = re.compile(r"^[\"'“‘«(\[]*[A-Z0-9]")
 _REFERENCES_HEADING = re.compile(
     r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(references|sources|bibliography|works cited|citations"
     r"|notes and references|further reading)\s*:?\s*(?:\*\*|__)?\s*:?\s*$",
@@ -338,7 +340,7 @@ def _question_and_paragraphs(lines: list[str]) -> tuple[str | None, list[str]]:
             continue
         current: list[str] = []
         for line in block:
-            if current and re.search(r"[.!?:\"”')]$", current[-1]) and line[:1].isupper():
+            if current and re.search(r"[.!?:\"”')]$", current[-1]) and _OPENS.match(line):
                 paragraphs.append(" ".join(current))
                 current = []
             current.append(line)
