@@ -520,3 +520,39 @@ def test_any_change_to_a_cited_span_is_caught(text: str, data: st.DataObject) ->
     assert (
         check_citation_span(changed, citation) == "cited text changed since the answer was written"
     )
+
+
+# Found by bench/bench_audit.py on real news: negation edits the first version let through.
+@pytest.mark.parametrize(
+    ("claim", "evidence"),
+    [
+        # a negation on both sides, but not on the same thing
+        (
+            "The council will not vote on the plan and has not set a date.",
+            "The council will vote on the plan and has not set a date.",
+        ),
+        # the governed word lies beyond the function words right after "not"
+        (
+            "The minister did not say that he will resign over the report.",
+            "The minister said that he will resign over the report.",
+        ),
+    ],
+)
+def test_negation_is_compared_word_by_word(claim: str, evidence: str) -> None:
+    for said, cited in ((claim, evidence), (evidence, claim)):
+        result = check_support(said, cited, embed_similarity=0.95)
+        assert not result.passed and result.reasons[0].startswith("negation differs")
+
+
+def test_negation_by_another_word_still_agrees() -> None:
+    result = check_support(
+        "Veloria refused a temporary ceasefire.",
+        "Veloria said it would not accept a temporary ceasefire.",
+        embed_similarity=0.9,
+    )
+    assert result.passed
+
+
+@pytest.mark.parametrize("text", ["That includes No. 1 Ash Barty.", "He threw a no-hitter."])
+def test_abbreviations_and_compounds_with_no_do_not_negate(text: str) -> None:
+    assert not facts(text).negated

@@ -322,6 +322,7 @@ class _Sentence:
     norm: str  # for the extractive comparison
     stems: frozenset[str]  # of content words
     negations: tuple[_Negation, ...]
+    negated: frozenset[str] = frozenset()  # stems within reach of any of its negations
 
 
 @dataclass(frozen=True)
@@ -379,11 +380,17 @@ def _is_content(word: str) -> bool:
 
 
 def _sentence(text: str) -> _Sentence:
-    words = [m.group().lower() for m in _PLAIN_WORD.finditer(text)]
+    words = [
+        # "No. 8", "no-hitter", "no-fly zone": an abbreviation or a compound, not a negation.
+        "no_" if m.group().lower() == "no" and _NOT_A_NO.match(text, m.end()) else m.group().lower()
+        for m in _PLAIN_WORD.finditer(text)
+    ]
+    negations, negated = _negations(words)
     return _Sentence(
         norm=" ".join(text.lower().split()).rstrip(".!?;:, "),
         stems=frozenset(_stem(w) for w in words if _is_content(w)),
-        negations=_negations(words),
+        negations=negations,
+        negated=negated,
     )
 
 
@@ -988,11 +995,19 @@ _NEGATING_STEMS: Final = _wordset("refus refusal reject rejection deny denial la
 _NEGATING_WITH_TO: Final = _wordset("declin fail")  # only as "declined to", "failed to"
 _NOT_NEGATING_AFTER: Final = _wordset("only just")  # "not only X but Y" asserts X
 _FOCUS_WINDOW: Final = 4  # words after a negation searched for the word it governs
+# ... and, when those are all function words, up to this many (also how far a negation reaches
+# when the other side's negations are compared with it).
+_NEGATION_REACH: Final = 8
+_NOT_A_NO: Final = re.compile(r"\.\s*\d|-\w")  # after "no": "No. 8", "no-hitter"
 _FOCUS_SKIP: Final = _STOPWORDS | _wordset("able longer yet really necessarily immediately fully")
 
 
-def _negations(words: list[str]) -> tuple[_Negation, ...]:
+def _negations(words: list[str]) -> tuple[tuple[_Negation, ...], frozenset[str]]:
+    """The negations of a sentence, each with the word it governs (the first content word in
+    reach; "did not say that he will resign" governs "resign"), and every content word within
+    reach of some negation."""
     found = []
+    negated: set[str] = set()
     for i, word in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else ""
         if word.startswith("non-"):  # "non-polluting" negates "polluting"
@@ -1005,14 +1020,18 @@ def _negations(words: list[str]) -> tuple[_Negation, ...]:
             _stem(word) in _NEGATING_WITH_TO and following == "to"
         ):
             continue
+        reach = range(i + 1, min(len(words), i + 1 + _NEGATION_REACH))
+        negated.update(_stem(words[j]) for j in reach if _is_content(words[j]))
         window = range(i + 1, min(len(words), i + 1 + _FOCUS_WINDOW))
         focus = next((j for j in window if _is_focus(words[j])), None)
+        if focus is None:  # only function words close by: the first content word in reach
+            focus = next((j for j in reach if _is_focus(words[j])), None)
         if focus is None:
             found.append(_Negation(word, None))
         else:
             gap = " " if focus == i + 1 else " ... "
             found.append(_Negation(word + gap + words[focus], _stem(words[focus])))
-    return tuple(found)
+    return tuple(found), frozenset(negated)
 
 
 def _is_focus(word: str) -> bool:
@@ -1031,23 +1050,30 @@ def _negation_mismatches(said: _Analysis, cited: _Analysis) -> Iterator[str]:
                 bool(sentence.negations) == bool(c.negations),
             ),
         )
-        if sentence.negations and not best.negations:
-            clash = _clash(sentence.negations, best.stems)
-            if clash:
-                yield f'negation differs: the sentence says "{clash}", the cited text does not'
-        elif best.negations and not sentence.negations:
-            clash = _clash(best.negations, sentence.stems)
-            if clash:
-                yield f'negation differs: the cited text says "{clash}", the sentence does not'
+        clash = _clash(sentence.negations, best)
+        if clash:
+            yield f'negation differs: the sentence says "{clash}", the cited text does not'
+            continue
+        clash = _clash(best.negations, sentence)
+        if clash:
+            yield f'negation differs: the cited text says "{clash}", the sentence does not'
 
 
-def _clash(negations: tuple[_Negation, ...], other_stems: frozenset[str]) -> str | None:
-    """The first negation whose governed word the other side asserts without it.
+def _clash(negations: tuple[_Negation, ...], other: _Sentence) -> str | None:
+    """The first negation whose governed word the other side states outside the reach of any
+    negation of its own. Counting negations is not enough: "will not vote ... has not set a
+    date" against "will vote ... has not set a date" has a negation on both sides. Reach, not
+    identity, so "refused a temporary ceasefire" agrees with "would not accept a temporary
+    ceasefire".
 
     A negation that governs no word we can find ("... or not.") is no clash: we cannot tell
     what it denies, and every other check still applies."""
     for negation in negations:
-        if negation.focus is not None and negation.focus in other_stems:
+        if (
+            negation.focus is not None
+            and negation.focus in other.stems
+            and negation.focus not in other.negated
+        ):
             return negation.phrase
     return None
 
