@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--judge-limit", type=int, default=None)
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--probe", action="store_true")
+    parser.add_argument("--probe-claims", type=int, default=3)
     parser.add_argument("--tables", action="store_true", help="print the saved reports' tables")
     args = parser.parse_args()
     if args.tables:
@@ -108,7 +109,7 @@ def main() -> None:
 
     if args.probe:
         assert isinstance(judge, LlamaJudge), "--probe needs a local judge"
-        text = header + probe(judge)
+        text = header + probe(judge, args.probe_claims)
         print(text)
         (OUT / "verify_probe.txt").write_text(text + "\n")
         return
