@@ -556,3 +556,15 @@ def test_negation_by_another_word_still_agrees() -> None:
 @pytest.mark.parametrize("text", ["That includes No. 1 Ash Barty.", "He threw a no-hitter."])
 def test_abbreviations_and_compounds_with_no_do_not_negate(text: str) -> None:
     assert not facts(text).negated
+
+
+def test_an_organisation_is_not_matched_by_its_first_and_last_words() -> None:
+    # Found by bench/bench_audit.py: a person's name put inside an agency's name passed.
+    result = check_support(
+        "The figures come from the National Highway Boris Johnson Administration.",
+        "The figures come from the National Highway Traffic Safety Administration.",
+        embed_similarity=0.97,
+    )
+    assert (
+        not result.passed and "National Highway Boris Johnson Administration" in result.reasons[0]
+    )

@@ -929,6 +929,13 @@ def _name_found(name: _Name, cited: _Analysis) -> bool:
     # text gives the surname another first name ("Corvin Kessan" where it says "Adira Kessan").
     if tokens[-1] in missing:
         return False
+    # ... only for a person's name: the words missing must be the given names in front, of a
+    # name three words long at most. "National Highway Boris Johnson Administration" is not
+    # "National Highway Traffic Safety Administration" for sharing its first and last words.
+    core = [t for t in tokens if t not in _TITLES]
+    absent = [i for i, t in enumerate(core) if t in missing]
+    if len(core) > 3 or absent != list(range(len(absent))):
+        return False
     given = {t for t in tokens[:-1] if t not in _TITLES}
     for other in cited.names:
         if other.tokens and _name_forms(other.tokens[-1]) & _name_forms(tokens[-1]):
