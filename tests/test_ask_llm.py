@@ -136,3 +136,6 @@ def test_judge_decides_paraphrases(loaded: Engine, fake_llm: FakeLLM, probabilit
     else:
         assert answer.status == AnswerStatus.INSUFFICIENT_EVIDENCE
         assert not any("foes" in s.text for s in answer.sentences)
+        # why it declined stays on record: two drafts (the first and the rewrite), none passed
+        assert (answer.sentences_checked, answer.sentences_passed) == (2, 0)
+        assert "0 of 2 drafted sentences passed" in answer_text(answer)

@@ -127,7 +127,10 @@ class Asker:
         notes.extend(draft.notes)
         claims = [s for p in paragraphs for s in p.sentences if s.kind == "claim"]
         if not claims or draft.status == AnswerStatus.INSUFFICIENT_EVIDENCE:
-            return self._insufficient(question, evidence, tuple(notes), writer.name, draft)
+            # The counts stay: "3 drafted sentences, none passed" is why it declined.
+            return self._insufficient(
+                question, evidence, tuple(notes), writer.name, draft, checked, passed
+            )
         paragraphs, references = self._number(paragraphs)
         answer = Answer(
             question=question.text,
@@ -288,6 +291,8 @@ class Asker:
         notes: tuple[str, ...],
         writer: str = "extractive",
         draft: Draft | None = None,
+        checked: int = 0,
+        passed: int = 0,
     ) -> Answer:
         seen: dict[str, Hit] = {}
         for hit in evidence:
@@ -305,6 +310,8 @@ class Asker:
             notes=notes,
             writer=writer,
             related=related,
+            sentences_checked=checked,
+            sentences_passed=passed,
             explain=draft.explain if draft else (),
         )
         return self.store.save_answer(answer)

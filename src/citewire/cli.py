@@ -20,6 +20,7 @@ from citewire.errors import CitewireError, NotFoundError
 from citewire.extract import FieldMap
 from citewire.fetch import FetchPolicy
 from citewire.ingest import IngestOptions, Progress
+from citewire.llm import ChatWriter
 from citewire.models import Answer, Audit, SearchFilters
 from citewire.render import (
     answer_html,
@@ -33,7 +34,6 @@ from citewire.render import (
     ingest_text,
     stats_text,
 )
-from citewire.write import Writer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -203,6 +203,54 @@ def stats(home: str | None, as_json: bool) -> None:
 
 
 FORMATS = click.Choice(["text", "markdown", "json", "html"])
+
+
+def writer_options(help_text: str) -> Callable[[F], F]:
+    """--writer, --llm-url and --llm-model, the same for every command that writes answers."""
+
+    def decorate(func: F) -> F:
+        for option in reversed(
+            (
+                click.option(
+                    "--writer",
+                    type=click.Choice(["extractive", "openai", "llama"]),
+                    default="extractive",
+                    show_default=True,
+                    help=help_text,
+                ),
+                click.option(
+                    "--llm-url", envvar="CITEWIRE_LLM_BASE_URL", help="Base URL of the LLM server."
+                ),
+                click.option(
+                    "--llm-model",
+                    envvar="CITEWIRE_LLM_MODEL",
+                    help="Model name on the server; for --writer llama: smollm2, qwen1.5b or a "
+                    ".gguf path.",
+                ),
+            )
+        ):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _llm_writer(
+    stack: contextlib.ExitStack[Any], kind: str, llm_url: str | None, llm_model: str | None
+) -> ChatWriter | None:
+    """The LLM writer ``--writer`` names (None: extractive), closed by ``stack``."""
+    if kind == "openai":
+        from citewire.llm import LLMConfig, OpenAIWriter
+
+        config = LLMConfig.from_env(base_url=llm_url, model=llm_model)
+        return stack.enter_context(OpenAIWriter(config))
+    if kind == "llama":
+        from citewire.local_llm import LlamaWriter
+
+        return stack.enter_context(LlamaWriter(llm_model or "qwen1.5b"))
+    return None
+
+
 JUDGE_HELP = (
     "Entailment judge for the support check: none (facts + embeddings), llm (the "
     "OpenAI-compatible server in CITEWIRE_LLM_BASE_URL), local (Qwen 1.5B), smollm2, or a .gguf."
@@ -228,19 +276,7 @@ def _print_answer(answer: Answer, fmt: str, explain: bool) -> None:
     "--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format."
 )
 @click.option("--explain", is_flag=True, help="Show the candidates considered and why.")
-@click.option(
-    "--writer",
-    type=click.Choice(["extractive", "openai", "llama"]),
-    default="extractive",
-    show_default=True,
-    help="extractive (no model), openai (any OpenAI-compatible server) or llama (local GGUF).",
-)
-@click.option("--llm-url", envvar="CITEWIRE_LLM_BASE_URL", help="Base URL of the LLM server.")
-@click.option(
-    "--llm-model",
-    envvar="CITEWIRE_LLM_MODEL",
-    help="Model name on the server; for --writer llama: smollm2, qwen1.5b or a .gguf path.",
-)
+@writer_options("The writer: extractive (no model), openai (an OpenAI-compatible server), llama.")
 @click.option("--k", "k", type=int, default=12, show_default=True, help="Passages of evidence.")
 @click.option("--judge", "judge_spec", envvar="CITEWIRE_JUDGE", default="none", help=JUDGE_HELP)
 @handle_errors
@@ -262,16 +298,7 @@ def ask(
     when = parse_user_date(as_of, end_of_day=True) if as_of else None
     judge = make_judge(judge_spec)
     with Engine(home) as engine, contextlib.ExitStack() as stack:
-        chosen: Writer | None = None
-        if writer == "openai":
-            from citewire.llm import LLMConfig, OpenAIWriter
-
-            config = LLMConfig.from_env(base_url=llm_url, model=llm_model)
-            chosen = stack.enter_context(OpenAIWriter(config))
-        elif writer == "llama":
-            from citewire.local_llm import LlamaWriter
-
-            chosen = stack.enter_context(LlamaWriter(llm_model or "qwen1.5b"))
+        chosen = _llm_writer(stack, writer, llm_url, llm_model)
         answer = engine.ask(question, as_of=when, writer=chosen, k=k, judge=judge)
     _print_answer(answer, fmt, explain)
 
@@ -317,19 +344,14 @@ def show(answer_id: str, home: str | None, fmt: str, explain: bool) -> None:
     _print_answer(answer, fmt, explain)
 
 
-def _chat_model(spec: str | None, stack: contextlib.ExitStack) -> Any:
-    """A chat model (``llm.ChatWriter``) from a judge-style spec; None for none. Closed by
-    ``stack``."""
+def _chat_model(spec: str | None, stack: contextlib.ExitStack[Any]) -> ChatWriter | None:
+    """A chat model from a judge-style spec (none, llm, local, smollm2, a .gguf path)."""
     key = (spec or "none").strip()
     if key.lower() == "none":
         return None
     if key.lower() == "llm":
-        from citewire.llm import LLMConfig, OpenAIWriter
-
-        return stack.enter_context(OpenAIWriter(LLMConfig.from_env()))
-    from citewire.local_llm import LlamaWriter
-
-    return stack.enter_context(LlamaWriter("qwen1.5b" if key.lower() == "local" else key))
+        return _llm_writer(stack, "openai", None, None)
+    return _llm_writer(stack, "llama", None, "qwen1.5b" if key.lower() == "local" else key)
 
 
 def _print_audit(audit: Audit, fmt: str) -> None:
@@ -419,22 +441,6 @@ def audits(home: str | None, limit: int) -> None:
         click.echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {r.question or '(no question)'}")
 
 
-def _eval_writer(
-    stack: contextlib.ExitStack[Any], kind: str, llm_url: str | None, llm_model: str | None
-) -> Writer | None:
-    """The writer `eval` scores, as `ask` builds it (None: extractive); closed by ``stack``."""
-    if kind == "openai":
-        from citewire.llm import LLMConfig, OpenAIWriter
-
-        config = LLMConfig.from_env(base_url=llm_url, model=llm_model)
-        return stack.enter_context(OpenAIWriter(config))
-    if kind == "llama":
-        from citewire.local_llm import LlamaWriter
-
-        return stack.enter_context(LlamaWriter(llm_model or "qwen1.5b"))
-    return None
-
-
 @cli.command(name="eval")
 @click.argument("sets", nargs=-1)
 @click.option(
@@ -459,19 +465,7 @@ def _eval_writer(
     help="Verifier sets: an LLM judge (none, llm, local, smollm2 or a .gguf path).",
 )
 @click.option("--judge-limit", type=int, help="Verifier sets: pairs the judge scores (default 60).")
-@click.option(
-    "--writer",
-    type=click.Choice(["extractive", "openai", "llama"]),
-    default="extractive",
-    show_default=True,
-    help="Answer sets: the writer scored (an LLM writer adds its unchecked one-shot baseline).",
-)
-@click.option("--llm-url", envvar="CITEWIRE_LLM_BASE_URL", help="Base URL of the LLM server.")
-@click.option(
-    "--llm-model",
-    envvar="CITEWIRE_LLM_MODEL",
-    help="Model name on the server; for --writer llama: smollm2, qwen1.5b or a .gguf path.",
-)
+@writer_options("Answer sets: the writer scored (an LLM writer adds its unchecked baseline).")
 @handle_errors
 def eval_command(
     sets: tuple[str, ...],
@@ -498,7 +492,7 @@ def eval_command(
     judge = make_judge(judge_spec)
     # The writer (a loaded model) lives for all the sets; click closes it when the command ends.
     stack = click.get_current_context().with_resource(contextlib.ExitStack())
-    chosen = _eval_writer(stack, writer, llm_url, llm_model)
+    chosen = _llm_writer(stack, writer, llm_url, llm_model)
     reports = []
     for name in sets or SETS:
         if name in VERIFY_SETS:

@@ -169,6 +169,11 @@ def answer_status_line(answer: Answer) -> str:
         )
     else:
         parts.append(answer.status.replace("_", " "))
+        if answer.sentences_checked:
+            parts.append(
+                f"{answer.sentences_passed} of {answer.sentences_checked} drafted sentences "
+                "passed their citation checks"
+            )
     parts.append(f"writer: {answer.writer}")
     if answer.id:
         parts.append(f"id: {answer.id}")
