@@ -493,7 +493,10 @@ class Auditor:
             )
             # The headline names what the body calls "the ministry": context, not invention.
             evidence = f"{article.title.rstrip('.')}. {quote}" if article.title else quote
-            check = check_support(claim, evidence, judge=self.judge, embed_similarity=similarity)
+            # Meaning chooses the span; it does not decide support. Without a judge the
+            # content-word recall decides, as in `ask`: on AttributionBench test and WiCE it beats
+            # the embedding cosine calibrated on the dev split (docs/benchmarks.md, Verifier).
+            check = check_support(claim, evidence, judge=self.judge)
             results.append((ClaimEvidence(citation, check), similarity))
         return results
 
