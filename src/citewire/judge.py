@@ -42,7 +42,7 @@ from typing import Any
 
 from citewire.errors import ConfigError, LLMError, ModelError
 from citewire.llm import ChatClient, LLMConfig, _neutralise
-from citewire.local_llm import LocalModelSpec, require_llama_cpp, resolve_model
+from citewire.local_llm import LocalModelSpec, load_llama, require_llama_cpp, resolve_model
 from citewire.verify import Judge
 
 __all__ = [
@@ -257,23 +257,10 @@ class LlamaJudge:
     def _load_locked(self) -> None:
         if self._llama is not None:
             return
-        import llama_cpp
+        llama = load_llama(self.spec, self.n_ctx, self.threads)
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         path = self.spec.gguf_path()
-        try:
-            llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=self.n_ctx,
-                n_threads=self.threads,
-                n_threads_batch=self.threads,
-                verbose=False,
-            )
-        except Exception as exc:
-            raise ModelError(
-                f"llama.cpp could not load {path} ({type(exc).__name__}: {exc})",
-                hint="check that the file is a complete GGUF model that this llama.cpp supports",
-            ) from None
         template = llama.metadata.get("tokenizer.chat_template")
         if not template:
             raise ModelError(

@@ -390,6 +390,32 @@ def require_llama_cpp() -> None:
         )
 
 
+def load_llama(spec: LocalModelSpec, n_ctx: int, threads: int, *, seed: int | None = None) -> Any:
+    """A ``llama_cpp.Llama`` for the model, or ``ModelError`` saying what to do."""
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise ModelError(
+            f"cannot import llama_cpp ({exc})", hint=f"install it with: {LLAMA_INSTALL}"
+        ) from exc
+    path = spec.gguf_path()
+    options: dict[str, Any] = {"seed": seed} if seed is not None else {}
+    try:
+        return llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            verbose=False,
+            **options,
+        )
+    except Exception as exc:
+        raise ModelError(
+            f"llama.cpp could not load {path} ({type(exc).__name__}: {exc})",
+            hint="check that the file is a complete GGUF model that this llama.cpp supports",
+        ) from None
+
+
 class LlamaWriter(ChatWriter):
     """A ``Writer`` and ``Reviser`` that runs a GGUF model in-process with llama.cpp."""
 
@@ -435,28 +461,8 @@ class LlamaWriter(ChatWriter):
     def _load_locked(self) -> None:
         if self._llama is not None:
             return
-        try:
-            import llama_cpp
-        except ImportError as exc:
-            raise ModelError(
-                f"cannot import llama_cpp ({exc})", hint=f"install it with: {LLAMA_INSTALL}"
-            ) from exc
-        path = self.spec.gguf_path()
         started = time.perf_counter()
-        try:
-            self._llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=self.n_ctx,
-                n_threads=self.threads,
-                n_threads_batch=self.threads,
-                seed=self.seed,
-                verbose=False,
-            )
-        except Exception as exc:
-            raise ModelError(
-                f"llama.cpp could not load {path} ({type(exc).__name__}: {exc})",
-                hint="check that the file is a complete GGUF model that this llama.cpp supports",
-            ) from None
+        self._llama = load_llama(self.spec, self.n_ctx, self.threads, seed=self.seed)
         self.load_seconds = time.perf_counter() - started
 
     def close(self) -> None:
