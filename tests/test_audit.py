@@ -438,3 +438,106 @@ def test_a_paragraph_opening_with_a_quotation_is_not_part_of_the_question() -> N
         '"We will not go back," the minister said on Monday.',
         "The ministry said 40 people were hurt.",
     ]
+
+
+# --- shapes found by review ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        # unbulleted entries, one per line, each with its URL
+        (
+            "References\nReuters, Fuel rises, https://a.example/x\nBBC, Strike, https://b.example/y",
+            ["https://a.example/x", "https://b.example/y"],
+        ),
+        ("References\n[1]https://a.example/x\n[2]https://b.example/y", None),
+        # no heading: a trailing run of link lines
+        ("https://a.example/x\nhttps://b.example/y", None),
+        ("1. https://a.example/x\n2. https://b.example/y", None),
+        # heading and entries on one line
+        ("Sources: [1] https://a.example/x [2] https://b.example/y", None),
+    ],
+)
+def test_reference_lists_in_other_shapes(text: str, urls: list[str] | None) -> None:
+    body = "The fuel price rose by 10 percent in May [1]. The union said it would strike [2].\n\n"
+    parsed = parse_answer(body + text)
+    assert [r.url for r in parsed.references] == (
+        urls or ["https://a.example/x", "https://b.example/y"]
+    )
+    assert [c.text for c in parsed.claims] == [
+        "The fuel price rose by 10 percent in May.",
+        "The union said it would strike.",
+    ]
+    assert not parsed.notes
+
+
+def test_urls_keep_their_underscores_and_linked_markers_count() -> None:
+    parsed = parse_answer(
+        "See [the BBC report](https://bbc.example/news/uk_politics_123) on the *strike* today.\n"
+        "Prices rose by ten percent in May, officials said [[2]](https://a.example/x).\n"
+    )
+    assert parsed.claims[0].links == ("https://bbc.example/news/uk_politics_123",)
+    assert parsed.claims[0].text == "See the BBC report on the strike today."
+    assert parsed.claims[1].markers == (2,)
+    assert "](" not in parsed.claims[1].text
+
+
+def test_pathological_emphasis_is_fast() -> None:
+    import time
+
+    started = time.perf_counter()
+    parse_answer("The *word " * 20_000, "markdown")
+    # Linear, not quadratic: this took 44 s before the fix. A generous bound, not a benchmark.
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {
+            "paragraphs": [
+                {"sentences": [{"text": "Fuel rose by ten percent.", "citations": ["1"]}]}
+            ]
+        },
+        {
+            "paragraphs": [
+                {"sentences": [{"text": "Fuel rose by ten percent.", "citations": [{"ref": [1]}]}]}
+            ]
+        },
+        {
+            "answer": "Fuel rose by ten percent [3].",
+            "references": [{"number": "²", "url": "https://a.example"}],
+        },
+    ],
+)
+def test_odd_json_never_crashes(record: dict) -> None:  # type: ignore[type-arg]
+    parsed = parse_answer(json.dumps(record))
+    assert parsed.claims and parsed.claims[0].text == "Fuel rose by ten percent."
+
+
+def test_json_references_are_not_reported_missing() -> None:
+    parsed = parse_answer(
+        '{"answer": "Fuel rose by ten percent [3].", '
+        '"references": [{"number": 3, "url": "https://a.example"}]}'
+    )
+    assert [r.number for r in parsed.references] == [3] and not parsed.notes
+
+
+def test_html_references_made_only_of_links_are_kept() -> None:
+    # trafilatura drops a list of bare links; the page's references are read before it runs.
+    page = (
+        "<html><body><article><h1>Why did Veloria refuse a ceasefire?</h1>"
+        "<p>Veloria refused a temporary ceasefire, its ministry said "
+        '<a href="https://meridianwire.example/a">[1]</a>. It wants written guarantees.[2]</p>'
+        "<p>Talks stalled over the question of guarantees, mediators in Ostrava said.</p>"
+        "<h2>References</h2><ol>"
+        '<li><a href="https://meridianwire.example/a">Meridian Wire: Veloria rejects truce</a></li>'
+        '<li><a href="https://oecd.example/ai">AI Policy Observatory</a></li>'
+        "</ol></article></body></html>"
+    )
+    parsed = parse_answer(page)
+    assert [(r.number, r.url) for r in parsed.references] == [
+        (1, "https://meridianwire.example/a"),
+        (2, "https://oecd.example/ai"),
+    ]
+    assert parsed.claims[0].text.endswith("its ministry said.")
+    assert not any("References" in c.text for c in parsed.claims) and not parsed.notes

@@ -230,11 +230,16 @@ class Auditor:
         filters = SearchFilters(until=as_of) if as_of is not None else SearchFilters()
         notes = list(parsed.notes)
         resolved = self._resolve_references(parsed.references, filters)
-        claims_in = list(parsed.claims)
-        if len(claims_in) > self.max_claims:
+        # The cap holds for what is checked: sentences before a split, parts after it.
+        claims_in = list(parsed.claims[: self.max_claims])
+        if self.splitter is not None:
+            claims_in, split_notes = _split_all(self.splitter, claims_in)
+            notes += split_notes
+        found = max(len(parsed.claims), len(claims_in))
+        if found > self.max_claims:
             notes.append(
-                f"Only the first {self.max_claims} of {len(claims_in)} claims were checked; the "
-                "rest are not in this report."
+                f"Only the first {self.max_claims} of {found} claims were checked; the rest are "
+                "not in this report."
             )
             claims_in = claims_in[: self.max_claims]
         if not claims_in:
@@ -244,9 +249,6 @@ class Auditor:
                 "The text does not look like English; the fact checks and the embedding model "
                 "are built for English, so expect claims to be reported as not found."
             )
-        if self.splitter is not None:
-            claims_in, split_notes = _split_all(self.splitter, claims_in)
-            notes += split_notes
         claims = [self._claim(claim, resolved, filters) for claim in claims_in]
         claims, sources = self._number_sources(claims)
         topic = parsed.question or (parsed.body.split("\n\n")[0] if parsed.body else "")

@@ -86,16 +86,27 @@ _REFERENCES_HEADING = re.compile(
     r"|notes and references|further reading)\s*:?\s*(?:\*\*|__)?\s*:?\s*$",
     re.IGNORECASE,
 )
+_INLINE_REFERENCES = re.compile(
+    r"^\s*(?:\*\*|__)?(references|sources|citations)\s*:\s*(?:\*\*|__)?\s*(\S.*)$",
+    re.IGNORECASE,
+)
+_INLINE_ENTRY = re.compile(r"\[(\d{1,3})\]\s*((?:(?!\[\d{1,3}\]).)+)")
+NO_REFERENCES = "The answer lists no references."
+LINK_LINE_WORDS = 8  # a trailing line of a link and at most this many words is a reference
 _QUESTION_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:question|q)\s*[:.]\s*(?:\*\*)?\s*", re.IGNORECASE)
 _ANSWER_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:answer|a)\s*[:.]\s*(?:\*\*)?\s*", re.IGNORECASE)
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
-LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)]|\[\d{1,3}\]:?|\[\^\d{1,3}\]:)\s+")
+LIST_ITEM = re.compile(r"^\s*(?:(?:[-*•+]|\d{1,3}[.)])\s+|\[\d{1,3}\]:?\s*|\[\^\d{1,3}\]:\s+)")
 _ITEM_NUMBER = re.compile(r"^\s*(?:(\d{1,3})[.)]|\[(\d{1,3})\]:?|\[\^(\d{1,3})\]:)")
 _FOOTNOTE_DEF = re.compile(r"^\s*\[\^?(\d{1,3})\]:\s+(.+)$")
 _URL = re.compile(r"https?://[^\s<>\"'\])]+[^\s<>\"'\]).,;:!?]")
-_MD_LINK = re.compile(r"(?<!!)\[([^\]\n]*)\]\((https?://[^)\s]+)(?:\s+\"[^\"]*\")?\)")
+# The label may hold one bracketed part: trafilatura writes a linked marker as "[[1]](url)".
+_MD_LINK = re.compile(
+    r"(?<!!)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\((https?://[^)\s]+)(?:\s+\"[^\"]*\")?\)"
+)
 _MARKER = re.compile(r"\s?\[\^?(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*)\]")
-_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
+# Bounded and without nested quantifiers: "The *word " * 20000 must not take a minute.
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=[^\s*_])([^\n*_]{1,300}?)(?<=[^\s*_])\1")
 _QUOTED_TITLE = re.compile(r"[\"“]([^\"”]{3,300})[\"”]")
 
 
@@ -177,6 +188,10 @@ def _detect(text: str) -> str:
 def _html_to_markdown(html: str) -> str:
     import trafilatura
 
+    # trafilatura keeps the prose but may drop a references list made only of links: take the
+    # list out of the page first and append it after the converted text.
+    html, references = _html_references(html)
+    tail = "\n\nReferences\n" + "\n".join(references) if references else ""
     converted = trafilatura.extract(
         html,
         output_format="markdown",
@@ -186,9 +201,42 @@ def _html_to_markdown(html: str) -> str:
         favor_recall=True,
     )
     if converted and converted.strip():
-        return str(converted).replace("\\[", "[").replace("\\]", "]")
+        return str(converted).replace("\\[", "[").replace("\\]", "]") + tail
     # Too little text for trafilatura's extractor: fall back to all the text of the page.
-    return str(trafilatura.html2txt(html) or "")
+    return str(trafilatura.html2txt(html) or "") + tail
+
+
+def _html_references(html: str) -> tuple[str, list[str]]:
+    """The page without its references list, and the list's entries as "n. text URL" lines.
+    The list is the first <ol>/<ul> after an element whose whole text is a references heading
+    ("References", "Sources:"...)."""
+    import lxml.html
+
+    try:
+        tree = lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return html, []
+    for heading in tree.iter("h1", "h2", "h3", "h4", "h5", "h6", "p", "strong", "b", "div"):
+        if not _REFERENCES_HEADING.match(heading.text_content().strip()):
+            continue
+        listing = heading.getnext()
+        while listing is not None and listing.tag not in ("ol", "ul"):
+            listing = listing.getnext() if not (listing.text_content() or "").strip() else None
+        if listing is None:
+            continue
+        entries = []
+        for number, item in enumerate(listing.iter("li"), start=1):
+            text = " ".join(item.text_content().split())
+            hrefs = [a.get("href") for a in item.iter("a") if a.get("href")]
+            url = next((h for h in hrefs if h.lower().startswith(("http://", "https://"))), "")
+            if text or url:
+                entries.append(f"{number}. {text} {url if url not in text else ''}".rstrip())
+        for element in (listing, heading):
+            parent = element.getparent()
+            if parent is not None:
+                element.drop_tree()
+        return lxml.html.tostring(tree, encoding="unicode"), entries
+    return html, []
 
 
 def _parse_json(text: str) -> ParsedAnswer:
@@ -214,7 +262,14 @@ def _parse_json(text: str) -> ParsedAnswer:
             for s in sentences:
                 if not isinstance(s, dict) or not isinstance(s.get("text"), str):
                     continue
-                refs = sorted({c.get("ref") for c in s.get("citations", []) if c.get("ref")})
+                citations = s.get("citations")
+                refs = sorted(
+                    {
+                        c["ref"]
+                        for c in (citations if isinstance(citations, list) else [])
+                        if isinstance(c, dict) and isinstance(c.get("ref"), int) and c["ref"] > 0
+                    }
+                )
                 parts.append(s["text"] + "".join(f" [{r}]" for r in refs))
             paragraphs.append(" ".join(parts))
         body = "\n\n".join(p for p in paragraphs if p)
@@ -238,21 +293,23 @@ def _parse_json(text: str) -> ParsedAnswer:
         if isinstance(entry, str):
             references.append(_reference_from_text(position, entry))
         elif isinstance(entry, dict):
-            number = entry.get("number") or entry.get("id") or position
+            number = entry.get("number") or entry.get("id")
             url = _first_str(entry, ("url", "link", "href"))
             title = _first_str(entry, ("title", "name", "headline"))
             shown = " ".join(x for x in (title, url) if x) or json.dumps(entry)
             references.append(
                 ParsedReference(
-                    int(number) if str(number).isdigit() else position, shown, title, url
+                    number if isinstance(number, int) and number > 0 else position,
+                    shown,
+                    title,
+                    url,
                 )
             )
     parsed = _parse_lines(body, "json")
-    return replace(
-        parsed,
-        question=question or parsed.question,
-        references=tuple(references) or parsed.references,
-    )
+    if references:  # the references are in the JSON, not in the body text
+        notes = tuple(n for n in parsed.notes if n != NO_REFERENCES)
+        parsed = replace(parsed, references=tuple(references), notes=notes)
+    return replace(parsed, question=question or parsed.question)
 
 
 def _first_str(data: Mapping[str, Any], keys: Sequence[str]) -> str | None:
@@ -276,13 +333,27 @@ def _parse_lines(text: str, kind: str) -> ParsedAnswer:
             kept_lines.append(line)
     lines = kept_lines
     heading = next((i for i, line in enumerate(lines) if _REFERENCES_HEADING.match(line)), None)
-    reference_lines = lines[heading + 1 :] if heading is not None else []
-    lines = lines[:heading] if heading is not None else lines
+    inline = next((i for i, line in enumerate(lines) if _INLINE_REFERENCES.match(line)), None)
+    reference_lines: list[str] = []
+    if heading is not None and (inline is None or heading <= inline):
+        reference_lines, lines = lines[heading + 1 :], lines[:heading]
+    elif inline is not None:  # "Sources: [1] https://... [2] https://..." on one line
+        rest = _INLINE_REFERENCES.match(lines[inline])
+        assert rest is not None
+        reference_lines = [*_split_inline(rest.group(2)), *lines[inline + 1 :]]
+        lines = lines[:inline]
+    else:
+        # No heading: a run of lines at the end that hold little but a link are the list.
+        end = len(lines)
+        while end and (not lines[end - 1].strip() or _is_link_line(lines[end - 1])):
+            end -= 1
+        if any(line.strip() for line in lines[end:]):
+            reference_lines, lines = lines[end:], lines[:end]
     references = _reference_list(reference_lines) + footnotes
     question, paragraphs = _question_and_paragraphs(lines)
     notes = []
-    if heading is None and not footnotes:
-        notes.append("The answer lists no references.")
+    if not references:
+        notes.append(NO_REFERENCES)
     body_parts: list[str] = []
     claims: list[ParsedClaim] = []
     offset = 0
@@ -319,6 +390,26 @@ def _parse_lines(text: str, kind: str) -> ParsedAnswer:
         input_format=kind,
         notes=tuple(notes),
     )
+
+
+def _is_link_line(line: str) -> bool:
+    """A line that is a link and little else ("1. https://...", "[2] Reuters https://...")."""
+    if not (_URL.search(line) or _MD_LINK.search(line)):
+        return False
+    rest = _URL.sub("", _MD_LINK.sub("", LIST_ITEM.sub("", line)))
+    return len(rest.split()) <= LINK_LINE_WORDS and not rest.rstrip().endswith((".", "!", "?"))
+
+
+def _split_inline(text: str) -> list[str]:
+    """Entries written on one line: split at "[n]" markers, else after each URL."""
+    if re.search(r"\[\d{1,3}\]", text):
+        return [f"[{m.group(1)}] {m.group(2).strip()}" for m in _INLINE_ENTRY.finditer(text)]
+    entries, start = [], 0
+    for url in _URL.finditer(text):
+        entries.append(text[start : url.end()].strip(" ,;"))
+        start = url.end()
+    tail = text[start:].strip(" ,;")
+    return [e for e in [*entries, tail] if e]
 
 
 def _question_and_paragraphs(lines: list[str]) -> tuple[str | None, list[str]]:
@@ -367,7 +458,6 @@ def _clean(raw: str) -> tuple[str, list[tuple[int, int]], list[tuple[int, str]]]
     """Markdown → plain text, with the positions (in the plain text) of the reference markers
     and the links that were removed."""
     raw = LIST_ITEM.sub("", raw)
-    raw = _EMPHASIS.sub(r"\2", raw)
     out: list[str] = []
     markers: list[tuple[int, int]] = []
     links: list[tuple[int, str]] = []
@@ -375,22 +465,27 @@ def _clean(raw: str) -> tuple[str, list[tuple[int, int]], list[tuple[int, str]]]
     length = 0
     pattern = re.compile(f"{_MD_LINK.pattern}|{_MARKER.pattern}")
     for match in pattern.finditer(raw):
-        piece = raw[position : match.start()]
+        # Emphasis is stripped between links, never inside a URL ("uk_politics_123").
+        piece = _EMPHASIS.sub(r"\2", raw[position : match.start()])
         out.append(piece)
         length += len(piece)
         if match.group(2):  # [text](url)
             label = match.group(1)
             numbers = _marker_numbers(label.strip("[]^ "))
             if numbers:  # "[[1]](url)": a marker that is also a link
+                if piece.endswith(" "):  # "said [[1]](url)." -> "said."
+                    out[-1] = piece[:-1]
+                    length -= 1
                 markers += [(length, n) for n in numbers]
             else:
+                label = _EMPHASIS.sub(r"\2", label)
                 out.append(label)
                 length += len(label)
             links.append((length, match.group(2)))
         else:
             markers += [(length, n) for n in _marker_numbers(match.group(3))]
         position = match.end()
-    out.append(raw[position:])
+    out.append(_EMPHASIS.sub(r"\2", raw[position:]))
     text = "".join(out)
     stripped = text.rstrip()
     lead = len(text) - len(text.lstrip())
@@ -425,7 +520,10 @@ def _reference_list(lines: Sequence[str]) -> list[ParsedReference]:
     for line in lines:
         if not line.strip():
             continue
-        if LIST_ITEM.match(line) or not entries:
+        starts = LIST_ITEM.match(line) or not entries
+        if not starts and _URL.search(line) and _URL.search(entries[-1][1]):
+            starts = True  # unbulleted entries, one per line, each with its URL
+        if starts:
             number_match = _ITEM_NUMBER.match(line)
             number = (
                 next((int(g) for g in number_match.groups() if g), None) if number_match else None

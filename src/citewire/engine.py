@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from citewire.answer import EVIDENCE_K, Asker
-from citewire.audit import Auditor, ClaimSplitter
+from citewire.audit import MAX_CLAIMS, Auditor, ClaimSplitter
 from citewire.audit_input import parse_answer
 from citewire.config import resolve_home
 from citewire.embed import Embedder, default_embedder
@@ -171,12 +171,15 @@ class Engine:
         judge: Judge | None = None,
         splitter: ClaimSplitter | None = None,
         save: bool = True,
+        max_claims: int = MAX_CLAIMS,
     ) -> Audit:
         """Check an answer written elsewhere against the index (see ``citewire.audit``); stored
         with an id unless ``save`` is false. ``splitter`` (a model) splits compound sentences
         into atomic claims."""
         parsed = parse_answer(text, fmt, question)
-        auditor = Auditor(self.store, self.retriever, self.embedder, judge, splitter=splitter)
+        auditor = Auditor(
+            self.store, self.retriever, self.embedder, judge, max_claims, splitter=splitter
+        )
         report = auditor.audit(parsed, as_of=as_of, origin=origin)
         return self.store.save_audit(report) if save else report
 

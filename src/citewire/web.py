@@ -74,6 +74,9 @@ MAX_QUESTION_CHARS = 1_000
 MAX_URLS = 200
 MAX_DOCUMENTS = 2_000
 STATS_TTL = 5.0  # seconds a worker reuses the corpus stats on the home page
+# An audit holds its worker for ~0.4-1 s a claim (searches are one at a time per worker): a
+# pasted essay is checked up to here, and the report says where it stopped.
+WEB_MAX_CLAIMS = 40
 ANSWERS_SCANNED = 500  # stored answers searched for one asking an audit's question
 RECENT = 20
 
@@ -502,7 +505,12 @@ def _run_audit(state: WebState, text: str, url: str, question: str, as_of: str) 
     return _locked(
         state,
         lambda: state.engine.audit(
-            text, fmt=fmt, question=question.strip() or None, as_of=when, origin=origin
+            text,
+            fmt=fmt,
+            question=question.strip() or None,
+            as_of=when,
+            origin=origin,
+            max_claims=WEB_MAX_CLAIMS,
         ),
     )
 
