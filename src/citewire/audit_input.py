@@ -349,7 +349,10 @@ def _parse_lines(text: str, kind: str) -> ParsedAnswer:
             end -= 1
         if any(line.strip() for line in lines[end:]):
             reference_lines, lines = lines[end:], lines[:end]
-    references = _reference_list(reference_lines) + footnotes
+    references = _reference_list(reference_lines)
+    listed = {r.number for r in references}
+    # A footnote definition repeating a listed number adds nothing new: the list entry stands.
+    references += [f for f in footnotes if f.number not in listed]
     question, paragraphs = _question_and_paragraphs(lines)
     notes = []
     if not references:
