@@ -63,8 +63,10 @@ class Asker:
         writer: Writer,
         fallback: Writer,
         judge: Judge | None = None,
+        previous_id: str | None = None,
     ) -> None:
         self.store = store
+        self.previous_id = previous_id  # set when this answer is a new version of a stored one
         self.retriever = retriever
         self.writer = writer
         self.fallback = fallback
@@ -148,7 +150,7 @@ class Asker:
             sentences_passed=passed,
             explain=draft.explain,
         )
-        return self.store.save_answer(answer)
+        return self._save(answer)
 
     # 4 ------------------------------------------------------------------------------------
     def _check(
@@ -284,6 +286,10 @@ class Asker:
         )
 
     # 6 ------------------------------------------------------------------------------------
+    def _save(self, answer: Answer) -> Answer:
+        # One write, link included: a version is never stored without its link to the old one.
+        return self.store.save_answer(replace(answer, previous_id=self.previous_id))
+
     def _insufficient(
         self,
         question: Question,
@@ -314,7 +320,7 @@ class Asker:
             sentences_passed=passed,
             explain=draft.explain if draft else (),
         )
-        return self.store.save_answer(answer)
+        return self._save(answer)
 
 
 def make_reference(number: int, article: Article, carriers: Sequence[Carrier]) -> Reference:

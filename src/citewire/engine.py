@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -103,11 +102,12 @@ class Engine:
         writer: Writer | None = None,
         k: int = EVIDENCE_K,
         judge: Judge | None = None,
+        previous_id: str | None = None,
     ) -> Answer:
         """A cited, checked answer from the index, stored with an id (see ``answers``).
         ``judge`` adds a model to the support check of every sentence (see ``verify``)."""
         fallback = ExtractiveWriter(self.embedder)
-        asker = Asker(self.store, self.retriever, writer or fallback, fallback, judge)
+        asker = Asker(self.store, self.retriever, writer or fallback, fallback, judge, previous_id)
         return asker.ask(question, as_of=as_of, k=k)
 
     def answer(self, answer_id: str) -> Answer:
@@ -126,8 +126,8 @@ class Engine:
         points at the old one (which stays). An answer written "as of now" is refreshed as of
         now; one pinned to a date keeps that date (newly ingested older articles can count)."""
         old = self.answer(answer_id)
-        new = self.ask(old.question, as_of=old.as_of if pinned_as_of(old) else None, writer=writer)
-        return self.store.save_answer(replace(new, previous_id=old.id))
+        as_of = old.as_of if pinned_as_of(old) else None
+        return self.ask(old.question, as_of=as_of, writer=writer, previous_id=old.id)
 
     def versions(self, answer_id: str) -> list[AnswerSummary]:
         """All versions of an answer, oldest first."""
