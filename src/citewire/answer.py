@@ -275,15 +275,7 @@ class Asker:
                     cites.append(replace(citation, ref=number))
                 sentences.append(replace(sentence, citations=tuple(cites)))
             out.append(replace(paragraph, sentences=tuple(sentences)))
-        return out, self._references(numbers)
-
-    def _references(self, numbers: dict[str, int]) -> tuple[Reference, ...]:
-        articles = self.store.articles(list(numbers))
-        carriers = self.store.carriers([a.group_id for a in articles.values()])
-        return tuple(
-            make_reference(number, articles[aid], carriers.get(articles[aid].group_id, []))
-            for aid, number in sorted(numbers.items(), key=lambda kv: kv[1])
-        )
+        return out, numbered_references(self.store, numbers)
 
     # 6 ------------------------------------------------------------------------------------
     def _save(self, answer: Answer) -> Answer:
@@ -321,6 +313,18 @@ class Asker:
             explain=draft.explain if draft else (),
         )
         return self._save(answer)
+
+
+def numbered_references(store: Store, numbers: Mapping[str, int]) -> tuple[Reference, ...]:
+    """References for articles numbered by first use (article id → number), in number order,
+    each with the other outlets that carried the same story."""
+    articles = store.articles(list(numbers))
+    carriers = store.carriers([a.group_id for a in articles.values()])
+    return tuple(
+        make_reference(number, articles[aid], carriers.get(articles[aid].group_id, []))
+        for aid, number in sorted(numbers.items(), key=lambda kv: kv[1])
+        if aid in articles
+    )
 
 
 def make_reference(number: int, article: Article, carriers: Sequence[Carrier]) -> Reference:

@@ -34,7 +34,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from citewire.answer import make_reference
+from citewire.answer import numbered_references
 from citewire.audit_input import (
     LIST_ITEM,
     SHORT_CLAIM_WORDS,
@@ -522,14 +522,7 @@ class Auditor:
                 number = numbers.setdefault(item.citation.article_id, len(numbers) + 1)
                 evidence.append(replace(item, citation=replace(item.citation, ref=number)))
             numbered.append(replace(claim, evidence=tuple(evidence)))
-        articles = self.store.articles(list(numbers))
-        carriers = self.store.carriers([a.group_id for a in articles.values()])
-        sources = tuple(
-            make_reference(number, articles[aid], carriers.get(articles[aid].group_id, []))
-            for aid, number in sorted(numbers.items(), key=lambda kv: kv[1])
-            if aid in articles
-        )
-        return numbered, sources
+        return numbered, numbered_references(self.store, numbers)
 
 
 def _strongest(

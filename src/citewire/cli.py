@@ -504,18 +504,15 @@ def eval_command(
                 judge_limit=judge_limit,
                 progress=lambda m: click.echo(m, err=True),
             )
-            reports.append(report)
-            if not as_json:
-                click.echo(report_text(report))
-            continue
-        report = run_eval(
-            name,
-            data_dir,
-            limit=limit,
-            home=reuse_home,
-            writer=chosen,
-            progress=lambda m: click.echo(m, err=True),
-        )
+        else:
+            report = run_eval(
+                name,
+                data_dir,
+                limit=limit,
+                home=reuse_home,
+                writer=chosen,
+                progress=lambda m: click.echo(m, err=True),
+            )
         reports.append(report)
         if not as_json:
             click.echo(report_text(report))

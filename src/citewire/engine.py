@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from citewire.answer import EVIDENCE_K, Asker
 from citewire.audit import MAX_CLAIMS, Auditor, ClaimSplitter
@@ -39,6 +39,7 @@ from citewire.verify import Judge
 from citewire.write import Writer
 
 INDEX_FILE = "index.db"
+T = TypeVar("T")
 
 # An answer written without --as-of has as_of = the moment it was asked; a refresh of it should
 # be as of the new moment. Slow LLM writers take minutes between the two timestamps.
@@ -111,12 +112,11 @@ class Engine:
         return asker.ask(question, as_of=as_of, k=k)
 
     def answer(self, answer_id: str) -> Answer:
-        found = self.store.get_answer(answer_id)
-        if found is None:
-            raise NotFoundError(
-                f"no answer with id {answer_id!r}", hint="`citewire answers` lists stored answers"
-            )
-        return found
+        return _found(
+            self.store.get_answer(answer_id),
+            f"no answer with id {answer_id!r}",
+            "`citewire answers` lists stored answers",
+        )
 
     def answers(self, limit: int = 50) -> list[AnswerSummary]:
         return self.store.list_answers(limit)
@@ -150,12 +150,11 @@ class Engine:
         ]
 
     def article(self, article_id: str) -> Article:
-        found = self.store.get_article(article_id)
-        if found is None:
-            raise NotFoundError(
-                f"no article with id {article_id!r}", hint="search the index to find articles"
-            )
-        return found
+        return _found(
+            self.store.get_article(article_id),
+            f"no article with id {article_id!r}",
+            "search the index to find articles",
+        )
 
     def answers_citing(self, article_id: str, limit: int = 50) -> list[Answer]:
         return self.store.answers_citing(article_id, limit)
@@ -184,15 +183,20 @@ class Engine:
         return self.store.save_audit(report) if save else report
 
     def get_audit(self, audit_id: str) -> Audit:
-        found = self.store.get_audit(audit_id)
-        if found is None:
-            raise NotFoundError(
-                f"no audit with id {audit_id!r}", hint="`citewire audits` lists stored audits"
-            )
-        return found
+        return _found(
+            self.store.get_audit(audit_id),
+            f"no audit with id {audit_id!r}",
+            "`citewire audits` lists stored audits",
+        )
 
     def audits(self, limit: int = 50) -> list[AuditSummary]:
         return self.store.list_audits(limit)
+
+
+def _found(value: T | None, message: str, hint: str) -> T:
+    if value is None:
+        raise NotFoundError(message, hint=hint)
+    return value
 
 
 def pinned_as_of(answer: Answer) -> bool:

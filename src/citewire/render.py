@@ -374,55 +374,28 @@ def _evidence_lines(claim: AuditClaim) -> list[str]:
 
 
 def audit_text(audit: Audit, width: int = 100) -> str:
+    def wrap(text: str, first: int, rest: int) -> str:
+        return textwrap.fill(
+            text, width=width, initial_indent=" " * first, subsequent_indent=" " * rest
+        )
+
     lines = [f"Audit: {audit.question or '(no question given)'}", audit_status_line(audit), ""]
     lines.append("Claims")
     for number, claim in enumerate(audit.claims, start=1):
         if claim.part == 1 and claim.sentence:
-            lines.append(
-                textwrap.fill(
-                    f"From the sentence: {claim.sentence}",
-                    width=width,
-                    initial_indent="     ",
-                    subsequent_indent="     ",
-                )
-            )
+            lines.append(wrap(f"From the sentence: {claim.sentence}", 5, 5))
         marks = "".join(f"[{m}]" for m in claim.markers)
         head = f"{number:>3}. {claim.label.upper().replace('_', ' ')}"
-        text = f"{claim.text} {marks}".rstrip()
-        lines.append(textwrap.fill(f"{head}: {text}", width=width, subsequent_indent="     "))
-        for line in _evidence_lines(claim):
-            lines.append(
-                textwrap.fill(
-                    line, width=width, initial_indent="       ", subsequent_indent="         "
-                )
-            )
+        lines.append(wrap(f"{head}: {claim.text} {marks}".rstrip(), 0, 5))
+        lines += [wrap(line, 7, 9) for line in _evidence_lines(claim)]
         if claim.label != ClaimLabel.SUPPORTED and claim.reasons:
-            why = "; ".join(claim.reasons)
-            lines.append(
-                textwrap.fill(
-                    f"why: {why}",
-                    width=width,
-                    initial_indent="       ",
-                    subsequent_indent="         ",
-                )
-            )
+            lines.append(wrap(f"why: {'; '.join(claim.reasons)}", 7, 9))
     lines.append("")
     if audit.references:
         lines.append("References as listed")
         for ref in audit.references:
-            lines.append(
-                textwrap.fill(
-                    f"{ref.number:>3}. {ref.text}", width=width, subsequent_indent="     "
-                )
-            )
-            lines.append(
-                textwrap.fill(
-                    reference_verdict(ref),
-                    width=width,
-                    initial_indent="       ",
-                    subsequent_indent="       ",
-                )
-            )
+            lines.append(wrap(f"{ref.number:>3}. {ref.text}", 0, 5))
+            lines.append(wrap(reference_verdict(ref), 7, 7))
         lines.append("")
     if audit.sources:
         lines.append("Sources of the evidence")
